@@ -1,0 +1,67 @@
+// Decoding audio files to mono float32 with libsndfile (wav, flac, ogg/vorbis,
+// opus, mp3). Files are read in blocks until EOF: SF_INFO.frames is only an
+// estimate for mp3 without a LAME/Xing tag. Channels are averaged (librosa's
+// to_mono) block by block, so a long multichannel file never sits in memory
+// at its native rate and channel count.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace covergen::audio {
+
+/// What to do with NaN/Inf samples (float wav/flac can hold them).
+enum class NonFinitePolicy {
+  reject,  ///< throw InputError naming the file (librosa also refuses them)
+  zero,    ///< replace them with 0 and count them in AudioInfo::nonfinite_samples
+};
+
+struct DecodeOptions {
+  double offset_s = 0.0;     ///< start reading here (seconds, librosa's `offset`)
+  double duration_s = -1.0;  ///< read at most this much (seconds); <0 means to the end
+  NonFinitePolicy nonfinite = NonFinitePolicy::reject;
+  std::size_t block_frames = 65536;  ///< frames per sf_readf_float call
+};
+
+/// Facts about a decoded file.
+struct AudioInfo {
+  int sample_rate = 0;
+  int channels = 0;
+  std::int64_t header_frames = 0;   ///< SF_INFO.frames (an estimate for some mp3s)
+  std::int64_t decoded_frames = 0;  ///< frames actually decoded (after offset/duration)
+  std::int64_t nonfinite_samples = 0;
+  std::string format;  ///< e.g. "WAV", "MP3", "FLAC", "OGG"
+};
+
+/// Receives mono float32 blocks in order.
+using MonoSink = std::function<void(const float* samples, std::size_t n)>;
+/// Called once, after the file is opened and before the first block.
+using OpenCallback = std::function<void(const AudioInfo& info)>;
+
+class AudioDecoder {
+ public:
+  explicit AudioDecoder(DecodeOptions options = {});
+
+  /// Opens `path` and reports its format without decoding (rate, channels).
+  /// Throws covergen::InputError("<path>: <problem>") if the file cannot be used.
+  static AudioInfo probe(const std::filesystem::path& path);
+
+  /// Decodes `path`, downmixes each block to mono (mean of the channels) and
+  /// hands it to `sink`. Returns the file facts. Throws InputError on a missing,
+  /// unreadable, undecodable or empty file, or on NaN/Inf under `reject`.
+  AudioInfo decode(const std::filesystem::path& path, const MonoSink& sink,
+                   const OpenCallback& on_open = nullptr) const;
+
+  /// Convenience: the whole mono signal at the native rate.
+  std::vector<float> decode_mono(const std::filesystem::path& path, AudioInfo* info = nullptr) const;
+
+  const DecodeOptions& options() const { return options_; }
+
+ private:
+  DecodeOptions options_;
+};
+
+}  // namespace covergen::audio

@@ -1,0 +1,212 @@
+// librosa 0.10.2 tempo (feature.rhythm.tempo) and beat tracker (beat.__beat_tracker).
+// Precision follows librosa: the onset envelope is float32 and is normalised in
+// float32; the numba kernels then run in float64 (frames_per_beat is float64, so
+// numpy picks their float64 loops).
+#include "covergen/audio/features.hpp"
+
+#include "fft.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace covergen::audio {
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+std::vector<double> periodic_hann(int n) {
+  std::vector<double> w(static_cast<std::size_t>(n));
+  const double step = (kPi - (-kPi)) / n;
+  for (int i = 0; i < n; ++i) w[i] = (0.0 + 0.5) + 0.5 * std::cos(i * step + (-kPi));
+  return w;
+}
+
+// feature.rhythm.tempo with aggregate=np.mean, prior = log-normal(start_bpm, std 1 octave),
+// max_tempo 320, ac_size 8 s.
+double estimate_tempo(const std::vector<float>& env, const FeatureConfig& cfg) {
+  const int T = static_cast<int>(env.size());
+  const double sr = cfg.sample_rate;
+  const int hop = cfg.hop_length;
+  // time_to_frames(8.0): int(8.0 * sr) // hop
+  const int win = static_cast<int>(static_cast<std::int64_t>(8.0 * sr) / hop);
+  if (win < 2) return 0.0;
+  const int half = win / 2;
+  // np.pad(mode='linear_ramp', end_values=0), float32
+  std::vector<float> padded(static_cast<std::size_t>(T + 2 * half), 0.0f);
+  const double left_edge = env.front(), right_edge = env.back();
+  for (int i = 0; i < half; ++i) {
+    padded[i] = static_cast<float>(0.0 + i * ((left_edge - 0.0) / half));
+    padded[static_cast<std::size_t>(T + 2 * half - 1 - i)] = static_cast<float>(0.0 + i * ((right_edge - 0.0) / half));
+  }
+  std::copy(env.begin(), env.end(), padded.begin() + half);
+  const auto w = periodic_hann(win);
+
+  int nfft = 1;
+  while (nfft < 2 * win - 1) nfft <<= 1;
+  detail::RealFft fft(nfft);
+  detail::FftwBuffer<double> buf(static_cast<std::size_t>(nfft));
+  detail::FftwBuffer<fftw_complex> spec(static_cast<std::size_t>(nfft / 2 + 1));
+  std::vector<double> tg(static_cast<std::size_t>(win), 0.0);
+  for (int t = 0; t < T; ++t) {
+    const float* x = padded.data() + t;
+    bool any = false;
+    for (int i = 0; i < win; ++i) {
+      buf[i] = static_cast<double>(x[i]) * w[i];
+      any = any || buf[i] != 0.0;
+    }
+    if (!any) continue;  // autocorrelation 0, normalize leaves it 0
+    std::fill(buf.p + win, buf.p + nfft, 0.0);
+    fft.forward(buf.p, spec.p);
+    for (int k = 0; k <= nfft / 2; ++k) {
+      const double re = spec[k][0], im = spec[k][1];
+      spec[k][0] = re * re + im * im;
+      spec[k][1] = 0.0;
+    }
+    fft.inverse(spec.p, buf.p);
+    double mx = 0;
+    for (int k = 0; k < win; ++k) mx = std::max(mx, std::abs(buf[k] / nfft));
+    if (mx < std::numeric_limits<double>::min()) mx = 1.0;
+    for (int k = 0; k < win; ++k) tg[k] += (buf[k] / nfft) / mx;
+  }
+  for (double& v : tg) v /= T;
+
+  // tempo_frequencies; prior; argmax(log1p(1e6 * tg) + logprior)
+  int best = -1;
+  double best_score = -std::numeric_limits<double>::infinity();
+  const double max_tempo = 320.0;
+  bool below = false;
+  for (int k = 1; k < win; ++k) {
+    const double bpm = 60.0 * sr / (hop * static_cast<double>(k));
+    below = below || bpm < max_tempo;  // logprior[:argmax(bpms < max_tempo)] = -inf
+    if (!below) continue;
+    const double z = (std::log2(bpm) - std::log2(cfg.start_bpm)) / 1.0;
+    const double score = std::log1p(1e6 * tg[k]) + (-0.5 * z * z);
+    if (score > best_score) {
+      best_score = score;
+      best = k;
+    }
+  }
+  if (best < 0) return 0.0;
+  return 60.0 * sr / (hop * static_cast<double>(best));
+}
+
+}  // namespace
+
+BeatResult beat_track(const std::vector<float>& env, const FeatureConfig& cfg) {
+  BeatResult r;
+  const int N = static_cast<int>(env.size());
+  bool any = false;
+  for (float v : env) any = any || v != 0.0f;
+  if (!any || N < 2) return r;  // librosa: (0.0, []) for an all-zero envelope
+
+  r.tempo = estimate_tempo(env, cfg);
+  if (!(r.tempo > 0)) return r;
+
+  const double frame_rate = static_cast<double>(cfg.sample_rate) / cfg.hop_length;
+  const double fpb = std::nearbyint(frame_rate * 60.0 / r.tempo);
+
+  // __normalize_onsets: float32 std (ddof=1), float32 division
+  double mean = 0;
+  for (float v : env) mean += v;
+  mean /= N;
+  double ss = 0;
+  for (float v : env) ss += (v - mean) * (v - mean);
+  const float norm = static_cast<float>(std::sqrt(ss / (N - 1))) + std::numeric_limits<float>::min();
+  std::vector<double> onset(static_cast<std::size_t>(N));
+  for (int i = 0; i < N; ++i) onset[i] = static_cast<double>(env[i] / norm);
+
+  // __beat_local_score: same-mode convolution with a Gaussian of +-fpb frames
+  // (the loop bound never reaches onset[0], as in librosa)
+  const int K = static_cast<int>(2 * fpb + 1);
+  std::vector<double> window(static_cast<std::size_t>(K));
+  for (int k = 0; k < K; ++k) {
+    const double a = (-fpb + k) * 32.0 / fpb;
+    window[k] = std::exp(-0.5 * a * a);
+  }
+  std::vector<double> localscore(static_cast<std::size_t>(N), 0.0);
+  for (int i = 0; i < N; ++i) {
+    double acc = 0.0;
+    for (int k = std::max(0, i + K / 2 - N + 1); k < std::min(i + K / 2, K); ++k) acc += window[k] * onset[i + K / 2 - k];
+    localscore[i] = acc;
+  }
+
+  // __beat_track_dp
+  std::vector<int> backlink(static_cast<std::size_t>(N), -1);
+  std::vector<double> cumscore(static_cast<std::size_t>(N), 0.0);
+  const double score_thresh = 0.01 * *std::max_element(localscore.begin(), localscore.end());
+  bool first_beat = true;
+  const double tightness = static_cast<float>(cfg.tightness);
+  const double log_fpb = std::log(fpb);
+  const int lo_off = static_cast<int>(std::nearbyint(fpb / 2));
+  const int hi_off = static_cast<int>(2 * fpb);
+  for (int i = 0; i < N; ++i) {
+    double best_score = -std::numeric_limits<double>::infinity();
+    int beat_location = -1;
+    for (int loc = i - lo_off; loc > i - hi_off - 1; --loc) {
+      if (loc < 0) break;
+      const double d = std::log(static_cast<double>(i - loc)) - log_fpb;
+      const double score = cumscore[loc] - tightness * d * d;
+      if (score > best_score) {
+        best_score = score;
+        beat_location = loc;
+      }
+    }
+    cumscore[i] = beat_location >= 0 ? localscore[i] + best_score : localscore[i];
+    if (first_beat && localscore[i] < score_thresh) {
+      backlink[i] = -1;
+    } else {
+      backlink[i] = beat_location;
+      first_beat = false;
+    }
+  }
+
+  // __last_beat: last local maximum of cumscore above half the median of local maxima
+  std::vector<char> lmax(static_cast<std::size_t>(N), 0);
+  for (int i = 1; i + 1 < N; ++i) lmax[i] = cumscore[i] > cumscore[i - 1] && cumscore[i] >= cumscore[i + 1];
+  if (N >= 2) lmax[N - 1] = cumscore[N - 1] > cumscore[N - 2];
+  std::vector<double> maxima;
+  for (int i = 0; i < N; ++i)
+    if (lmax[i]) maxima.push_back(cumscore[i]);
+  int tail = N - 1;
+  if (!maxima.empty()) {
+    std::sort(maxima.begin(), maxima.end());
+    const std::size_t h = maxima.size() / 2;
+    const double median = maxima.size() % 2 ? maxima[h] : (maxima[h - 1] + maxima[h]) / 2.0;
+    const double threshold = 0.5 * median;
+    for (int i = N - 1; i >= 0; --i) {
+      if (lmax[i] && cumscore[i] >= threshold) {
+        tail = i;
+        break;
+      }
+    }
+  }
+
+  // __dp_backtrack
+  std::vector<char> beats(static_cast<std::size_t>(N), 0);
+  for (int i = tail; i >= 0; i = backlink[i]) beats[i] = 1;
+
+  // __trim_beats: threshold = half the RMS of the Hann-smoothed local score at the beats
+  {
+    std::vector<double> at;
+    for (int i = 0; i < N; ++i)
+      if (beats[i]) at.push_back(localscore[i]);
+    const double w[5] = {0.0, 0.5, 1.0, 0.5, 0.0};  // np.hanning(5)
+    const int nb = static_cast<int>(at.size());
+    std::vector<double> full(static_cast<std::size_t>(nb + 4), 0.0);  // np.convolve(at, w), full mode
+    for (int i = 0; i < nb; ++i)
+      for (int k = 0; k < 5; ++k) full[static_cast<std::size_t>(i + k)] += at[i] * w[k];
+    // [len(w)//2 : len(localscore) + len(w)//2]
+    const int a = 2, b = std::min(nb + 4, N + 2);
+    double sq = 0;
+    for (int i = a; i < b; ++i) sq += full[i] * full[i];
+    const double threshold = cfg.trim_beats && b > a ? 0.5 * std::sqrt(sq / (b - a)) : 0.0;
+    for (int i = 0; i < N && localscore[i] <= threshold; ++i) beats[i] = 0;
+    for (int i = N - 1; i >= 0 && localscore[i] <= threshold; --i) beats[i] = 0;
+  }
+  for (int i = 0; i < N; ++i)
+    if (beats[i]) r.beats.push_back(i);
+  return r;
+}
+
+}  // namespace covergen::audio

@@ -1,0 +1,662 @@
+// librosa 0.10.2 features from one STFT. Each block says which librosa function
+// it reproduces and in which precision librosa computes it (float32 input makes
+// most of librosa's intermediates float32; where the last bits decide a discrete
+// choice, e.g. rolloff's bin or the tuning histogram, the same precision is used).
+#include "covergen/audio/features.hpp"
+
+#include "covergen/errors.hpp"
+#include "fft.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <numeric>
+
+namespace covergen::audio {
+
+double StageTimes::total() const {
+  double s = 0;
+  for (const auto& st : stages) s += st.second;
+  return s;
+}
+void StageTimes::add(const std::string& name, double seconds) {
+  for (auto& st : stages) {
+    if (st.first == name) {
+      st.second += seconds;
+      return;
+    }
+  }
+  stages.emplace_back(name, seconds);
+}
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+double since(clock_type::time_point t0) { return std::chrono::duration<double>(clock_type::now() - t0).count(); }
+
+constexpr double kPi = 3.14159265358979323846;
+constexpr float kTinyF = std::numeric_limits<float>::min();  // np.finfo(float32).tiny
+
+// scipy.signal.get_window('hann', n, fftbins=True): general_cosine on n+1 points,
+// last dropped; fac = linspace(-pi, pi, n+1).
+std::vector<double> periodic_hann(int n) {
+  std::vector<double> w(static_cast<std::size_t>(n));
+  const double step = (kPi - (-kPi)) / n;  // linspace(-pi, pi, n + 1)
+  for (int i = 0; i < n; ++i) {
+    const double fac = i * step + (-kPi);
+    w[i] = (0.0 + 0.5) + 0.5 * std::cos(fac);  // zeros + a0*cos(0) + a1*cos(fac)
+  }
+  return w;
+}
+
+// librosa.hz_to_mel / mel_to_hz (Slaney)
+double hz_to_mel(double f) {
+  const double f_sp = 200.0 / 3;
+  double m = f / f_sp;
+  const double min_log_hz = 1000.0, min_log_mel = min_log_hz / f_sp, logstep = std::log(6.4) / 27.0;
+  if (f >= min_log_hz) m = min_log_mel + std::log(f / min_log_hz) / logstep;
+  return m;
+}
+double mel_to_hz(double m) {
+  const double f_sp = 200.0 / 3;
+  double f = f_sp * m;
+  const double min_log_hz = 1000.0, min_log_mel = min_log_hz / f_sp, logstep = std::log(6.4) / 27.0;
+  if (m >= min_log_mel) f = min_log_hz * std::exp(logstep * (m - min_log_mel));
+  return f;
+}
+
+// np.fft.rfftfreq(n, 1/sr)
+std::vector<double> fft_frequencies(double sr, int n_fft) {
+  const double val = 1.0 / (n_fft * (1.0 / sr));
+  std::vector<double> f(static_cast<std::size_t>(n_fft / 2 + 1));
+  for (std::size_t k = 0; k < f.size(); ++k) f[k] = static_cast<double>(k) * val;
+  return f;
+}
+
+// np.linspace(start, stop, num) (endpoint=True)
+std::vector<double> linspace(double start, double stop, int num) {
+  std::vector<double> y(static_cast<std::size_t>(num));
+  if (num == 1) {
+    y[0] = start;
+    return y;
+  }
+  const double step = (stop - start) / (num - 1);
+  for (int i = 0; i < num; ++i) y[i] = i * step + start;
+  y[num - 1] = stop;
+  return y;
+}
+
+// numpy's float remainder (sign of the divisor)
+double py_mod(double a, double b) {
+  double m = std::fmod(a, b);
+  if (m != 0.0 && ((b < 0) != (m < 0))) m += b;
+  return m;
+}
+float py_modf(float a, float b) {
+  float m = std::fmod(a, b);
+  if (m != 0.0f && ((b < 0) != (m < 0))) m += b;
+  return m;
+}
+
+// librosa.filters.mel(sr, n_fft, n_mels, fmin=0, fmax=sr/2, htk=False, norm='slaney'), float32
+Matrix build_mel_filterbank(double sr, int n_fft, int n_mels) {
+  const int n_bins = n_fft / 2 + 1;
+  Matrix w(n_mels, n_bins);
+  const auto fftfreqs = fft_frequencies(sr, n_fft);
+  const auto mels = linspace(hz_to_mel(0.0), hz_to_mel(sr / 2), n_mels + 2);
+  std::vector<double> mel_f(mels.size());
+  for (std::size_t i = 0; i < mels.size(); ++i) mel_f[i] = mel_to_hz(mels[i]);
+  for (int i = 0; i < n_mels; ++i) {
+    const double fd0 = mel_f[i + 1] - mel_f[i], fd1 = mel_f[i + 2] - mel_f[i + 1];
+    const double enorm = 2.0 / (mel_f[i + 2] - mel_f[i]);
+    for (int k = 0; k < n_bins; ++k) {
+      const double lower = -(mel_f[i] - fftfreqs[k]) / fd0;
+      const double upper = (mel_f[i + 2] - fftfreqs[k]) / fd1;
+      const float tri = static_cast<float>(std::max(0.0, std::min(lower, upper)));  // stored float32
+      w(i, k) = static_cast<float>(static_cast<double>(tri) * enorm);  // weights *= enorm (float64 op)
+    }
+  }
+  return w;
+}
+
+// librosa.power_to_db(S, ref, amin=1e-10, top_db) on float32 data, whole-array max
+void power_to_db_inplace(float* s, std::size_t n, float ref_db, double top_db) {
+  const float amin = 1e-10f;
+  float mx = -std::numeric_limits<float>::infinity();
+  for (std::size_t i = 0; i < n; ++i) {
+    float v = 10.0f * std::log10(std::max(amin, s[i]));
+    v -= ref_db;
+    s[i] = v;
+    mx = std::max(mx, v);
+  }
+  if (top_db >= 0 && n) {
+    const float floor_db = mx - static_cast<float>(top_db);
+    for (std::size_t i = 0; i < n; ++i) s[i] = std::max(s[i], floor_db);
+  }
+}
+
+}  // namespace
+
+// --------------------------------------------------------------------------------------
+struct FeatureExtractor::Impl {
+  FeatureConfig cfg;
+  int n_fft = 0, hop = 0, n_bins = 0;
+  std::vector<double> window;
+  std::vector<double> freqs;
+  Matrix mel_fb;
+  std::vector<std::pair<int, int>> mel_span;  // nonzero [first, last) bins per mel band
+  std::vector<double> dct;                    // [n_mfcc, n_mels]
+  struct Band {
+    int first = 0, last = 0;  // rows [first, last) of the band's sub_band
+    int idx = 1;              // number of rows averaged for peak / valley
+  };
+  std::vector<Band> bands;
+  int pip_lo = 0, pip_hi = -1;  // piptrack bins with fmin <= f < fmax
+  detail::RealFft fft;
+  detail::FftwBuffer<double> frame;
+  detail::FftwBuffer<fftw_complex> spec;
+  std::vector<float> mag, pw, scratch;
+
+  explicit Impl(const FeatureConfig& c)
+      : cfg(c), n_fft(c.n_fft), hop(c.hop_length), n_bins(c.n_fft / 2 + 1), fft(c.n_fft),
+        frame(static_cast<std::size_t>(c.n_fft)), spec(static_cast<std::size_t>(c.n_fft / 2 + 1)) {
+    if (cfg.sample_rate <= 0 || n_fft < 16 || n_fft % 2 || hop <= 0 || cfg.n_mels <= 0 || cfg.n_mfcc <= 0 ||
+        cfg.n_mfcc > cfg.n_mels || cfg.n_chroma != 12 || cfg.contrast_bands < 1 ||
+        !(cfg.contrast_quantile > 0 && cfg.contrast_quantile < 1) || !(cfg.rolloff > 0 && cfg.rolloff < 1))
+      throw InputError("FeatureConfig: invalid parameters");
+    window = periodic_hann(n_fft);
+    freqs = fft_frequencies(cfg.sample_rate, n_fft);
+    mel_fb = build_mel_filterbank(cfg.sample_rate, n_fft, cfg.n_mels);
+    for (int m = 0; m < cfg.n_mels; ++m) {
+      int a = 0, b = 0;
+      for (int k = 0; k < n_bins; ++k)
+        if (mel_fb(m, k) != 0.0f) { a = k; break; }
+      for (int k = n_bins - 1; k >= 0; --k)
+        if (mel_fb(m, k) != 0.0f) { b = k + 1; break; }
+      mel_span.emplace_back(a, std::max(a, b));
+    }
+    // scipy.fftpack.dct(type=2, norm='ortho') as a matrix
+    const int N = cfg.n_mels;
+    dct.resize(static_cast<std::size_t>(cfg.n_mfcc) * N);
+    for (int k = 0; k < cfg.n_mfcc; ++k) {
+      const double scale = k == 0 ? std::sqrt(1.0 / N) : std::sqrt(2.0 / N);
+      for (int i = 0; i < N; ++i) dct[static_cast<std::size_t>(k) * N + i] = scale * std::cos(kPi * k * (2 * i + 1) / (2.0 * N));
+    }
+    // spectral_contrast bands (librosa's quirks: one extra bin below each band but the
+    // first, the last band runs to Nyquist, the others drop their top row).
+    const int nb = cfg.contrast_bands;
+    std::vector<double> octa(static_cast<std::size_t>(nb + 2), 0.0);
+    for (int i = 1; i < nb + 2; ++i) octa[i] = cfg.contrast_fmin * std::pow(2.0, i - 1);
+    for (int i = 0; i < nb + 1; ++i)
+      if (octa[i] >= 0.5 * cfg.sample_rate) throw InputError("FeatureConfig: contrast band exceeds Nyquist");
+    for (int k = 0; k <= nb; ++k) {
+      int first = -1, last = -1;
+      for (int b = 0; b < n_bins; ++b) {
+        if (freqs[b] >= octa[k] && freqs[b] <= octa[k + 1]) {
+          if (first < 0) first = b;
+          last = b;
+        }
+      }
+      if (first < 0) throw InputError("FeatureConfig: empty spectral contrast band");
+      if (k > 0) first = std::max(0, first - 1);
+      if (k == nb) last = n_bins - 1;
+      const int count = last - first + 1;
+      Band band;
+      band.first = first;
+      band.last = k < nb ? last : last + 1;  // drop the top row except in the last band
+      band.idx = std::max(1, static_cast<int>(std::nearbyint(cfg.contrast_quantile * count)));
+      bands.push_back(band);
+    }
+    // piptrack(fmin=150, fmax=4000) bins
+    const double fmin = 150.0, fmax = std::min(4000.0, cfg.sample_rate / 2.0);
+    pip_lo = n_bins;
+    for (int b = 0; b < n_bins; ++b) {
+      if (fmin <= freqs[b] && freqs[b] < fmax) {
+        pip_lo = std::min(pip_lo, b);
+        pip_hi = b;
+      }
+    }
+    pip_lo = std::max(pip_lo, 1);
+    pip_hi = std::min(pip_hi, n_bins - 2);
+    mag.resize(static_cast<std::size_t>(n_bins));
+    pw.resize(static_cast<std::size_t>(n_bins));
+    scratch.resize(static_cast<std::size_t>(n_bins));
+  }
+
+  // STFT frame t (center=True, zero padding): fills mag (|X| float32) and pw (|X|**2 float32)
+  // as librosa does: rfft in float64 of float32 samples times the float64 window, stored
+  // complex64, np.abs (hypot) in float32, then squared in float32.
+  void stft_frame(const float* y, std::int64_t n, std::int64_t t) {
+    const std::int64_t start = t * hop - n_fft / 2;
+    double* f = frame.p;
+    if (start >= 0 && start + n_fft <= n) {
+      const float* src = y + start;
+      for (int k = 0; k < n_fft; ++k) f[k] = window[k] * static_cast<double>(src[k]);
+    } else {
+      for (int k = 0; k < n_fft; ++k) {
+        const std::int64_t j = start + k;
+        f[k] = (j >= 0 && j < n) ? window[k] * static_cast<double>(y[j]) : 0.0;
+      }
+    }
+    fft.forward(frame.p, spec.p);
+    magnitudes(spec.p, mag.data(), pw.data(), n_bins);
+  }
+
+  __attribute__((target_clones("avx2", "default")))
+  static void magnitudes(const fftw_complex* X, float* mg, float* p, int nb) {
+    for (int k = 0; k < nb; ++k) {
+      const double re = static_cast<float>(X[k][0]);
+      const double im = static_cast<float>(X[k][1]);
+      // hypotf: correctly rounded sqrt(re^2 + im^2) of the complex64 value
+      const float m = static_cast<float>(std::sqrt(re * re + im * im));
+      mg[k] = m;
+      p[k] = m * m;
+    }
+  }
+
+  // One row-major [12 x n_bins] chroma filterbank transposed to [n_bins x 16] for a
+  // vectorisable accumulation; sequential in frequency for every chroma.
+  static void chroma_frame(const float* wt16, const float* p, int nb, float* out12) {
+    double acc[16];
+    accumulate16(wt16, p, nb, acc);
+    for (int c = 0; c < 12; ++c) out12[c] = static_cast<float>(acc[c]);
+  }
+  __attribute__((target_clones("avx2", "default")))
+  static void accumulate16(const float* wt16, const float* p, int nb, double* acc) {
+    for (int c = 0; c < 16; ++c) acc[c] = 0.0;
+    for (int k = 0; k < nb; ++k) {
+      const double v = p[k];
+      const float* w = wt16 + static_cast<std::size_t>(k) * 16;
+      for (int c = 0; c < 16; ++c) acc[c] += static_cast<double>(w[c]) * v;
+    }
+  }
+};
+
+FeatureExtractor::FeatureExtractor(FeatureConfig config) : impl_(std::make_unique<Impl>(config)) {}
+FeatureExtractor::~FeatureExtractor() = default;
+FeatureExtractor::FeatureExtractor(FeatureExtractor&&) noexcept = default;
+FeatureExtractor& FeatureExtractor::operator=(FeatureExtractor&&) noexcept = default;
+const FeatureConfig& FeatureExtractor::config() const { return impl_->cfg; }
+const Matrix& FeatureExtractor::mel_filterbank() const { return impl_->mel_fb; }
+
+// librosa.filters.chroma(sr, n_fft, tuning, n_chroma=12, ctroct=5, octwidth=2, norm=2, base_c=True)
+Matrix FeatureExtractor::chroma_filterbank(const FeatureConfig& config, double tuning) {
+  const int n_chroma = 12, n_fft = config.n_fft;
+  const double sr = config.sample_rate;
+  const double A440 = 440.0 * std::pow(2.0, tuning / n_chroma);
+  std::vector<double> frqbins(static_cast<std::size_t>(n_fft));
+  const double fstep = sr / n_fft;  // linspace(0, sr, n_fft, endpoint=False)
+  for (int i = 1; i < n_fft; ++i) frqbins[i] = n_chroma * std::log2((i * fstep) / (A440 / 16));
+  frqbins[0] = frqbins[1] - 1.5 * n_chroma;
+  std::vector<double> binwidth(static_cast<std::size_t>(n_fft));
+  for (int i = 0; i + 1 < n_fft; ++i) binwidth[i] = std::max(frqbins[i + 1] - frqbins[i], 1.0);
+  binwidth[n_fft - 1] = 1.0;
+  const double n_chroma2 = std::nearbyint(n_chroma / 2.0);
+  std::vector<double> wts(static_cast<std::size_t>(n_chroma) * n_fft);
+  for (int c = 0; c < n_chroma; ++c) {
+    for (int i = 0; i < n_fft; ++i) {
+      double D = frqbins[i] - c;
+      D = py_mod(D + n_chroma2 + 10 * n_chroma, n_chroma) - n_chroma2;
+      const double z = 2 * D / binwidth[i];
+      wts[static_cast<std::size_t>(c) * n_fft + i] = std::exp(-0.5 * z * z);
+    }
+  }
+  // normalize(norm=2, axis=0): per frequency column over chroma
+  for (int i = 0; i < n_fft; ++i) {
+    double s = 0;
+    for (int c = 0; c < n_chroma; ++c) s += wts[static_cast<std::size_t>(c) * n_fft + i] * wts[static_cast<std::size_t>(c) * n_fft + i];
+    double len = std::sqrt(s);
+    if (len < std::numeric_limits<double>::min()) len = 1.0;
+    for (int c = 0; c < n_chroma; ++c) wts[static_cast<std::size_t>(c) * n_fft + i] /= len;
+  }
+  for (int i = 0; i < n_fft; ++i) {
+    const double z = (frqbins[i] / n_chroma - 5.0) / 2.0;  // ctroct 5, octwidth 2
+    const double g = std::exp(-0.5 * z * z);
+    for (int c = 0; c < n_chroma; ++c) wts[static_cast<std::size_t>(c) * n_fft + i] *= g;
+  }
+  const int n_bins = n_fft / 2 + 1;
+  Matrix out(n_chroma, n_bins);
+  for (int c = 0; c < n_chroma; ++c) {
+    const int src = (c + 3) % n_chroma;  // np.roll(wts, -3, axis=0): base C
+    for (int i = 0; i < n_bins; ++i) out(c, i) = static_cast<float>(wts[static_cast<std::size_t>(src) * n_fft + i]);
+  }
+  return out;
+}
+
+// librosa.core.pitch.pitch_tuning
+double pitch_tuning(const std::vector<float>& frequencies, double resolution, int bins_per_octave) {
+  const int nbins_edges = static_cast<int>(std::ceil(1.0 / resolution)) + 1;
+  const auto edges = linspace(-0.5, 0.5, nbins_edges);
+  const int n_hist = nbins_edges - 1;
+  std::vector<std::int64_t> counts(static_cast<std::size_t>(n_hist), 0);
+  bool any = false;
+  for (float f : frequencies) {
+    if (!(f > 0)) continue;
+    any = true;
+    // float32 all the way, as numpy does for a float32 array
+    const float octs = std::log2(f / static_cast<float>(440.0 / 16));
+    float r = py_modf(static_cast<float>(bins_per_octave) * octs, 1.0f);
+    if (r >= 0.5f) r -= 1.0f;
+    const double x = r;
+    if (!(x >= edges.front() && x <= edges.back())) continue;
+    int i = static_cast<int>((x - edges.front()) * (n_hist / (edges.back() - edges.front())));
+    if (i == n_hist) --i;
+    if (x < edges[i]) --i;
+    if (i + 1 < n_hist + 1 && x >= edges[i + 1] && i != n_hist - 1) ++i;
+    counts[static_cast<std::size_t>(i)]++;
+  }
+  if (!any) return 0.0;
+  const auto best = std::max_element(counts.begin(), counts.end()) - counts.begin();
+  return edges[static_cast<std::size_t>(best)];
+}
+
+Features FeatureExtractor::compute(const float* y, std::size_t n_samples) {
+  Impl& im = *impl_;
+  const FeatureConfig& cfg = im.cfg;
+  if (n_samples == 0) throw InputError("features: empty signal (0 samples)");
+  for (std::size_t i = 0; i < n_samples; ++i)
+    if (!std::isfinite(y[i])) throw InputError("features: signal has NaN/Inf at sample " + std::to_string(i));
+
+  const auto t_all = clock_type::now();
+  const std::int64_t n = static_cast<std::int64_t>(n_samples);
+  const int T = static_cast<int>(1 + n / cfg.hop_length);
+  const int nb = im.n_bins;
+  Features F;
+  F.n_frames = T;
+  F.sample_rate = cfg.sample_rate;
+  F.hop_length = cfg.hop_length;
+  F.n_samples = n;
+  F.mel = Matrix(cfg.n_mels, T);
+  F.spectral_centroid = Matrix(1, T);
+  F.spectral_bandwidth = Matrix(1, T);
+  F.spectral_rolloff = Matrix(1, T);
+  const int nbands = static_cast<int>(im.bands.size());
+  std::vector<double> peak(static_cast<std::size_t>(nbands) * T), valley(static_cast<std::size_t>(nbands) * T);
+  std::vector<float> pip_pitch, pip_mag;
+  pip_pitch.reserve(static_cast<std::size_t>(T) * 16);
+  pip_mag.reserve(static_cast<std::size_t>(T) * 16);
+  const bool cache = T <= cfg.max_cached_frames;
+  std::vector<float> power_cache;
+  if (cache) power_cache.resize(static_cast<std::size_t>(T) * nb);
+
+  double t_stft = 0, t_mel = 0, t_spec = 0, t_pip = 0;
+  // ---- pass A: one STFT frame at a time ---------------------------------------------
+  for (int t = 0; t < T; ++t) {
+    auto c0 = clock_type::now();
+    im.stft_frame(y, n, t);
+    const float* mg = im.mag.data();
+    const float* pw = im.pw.data();
+    if (cache) std::memcpy(power_cache.data() + static_cast<std::size_t>(t) * nb, pw, sizeof(float) * nb);
+    auto c1 = clock_type::now();
+    t_stft += std::chrono::duration<double>(c1 - c0).count();
+
+    // melspectrogram: mel_basis (float32) . |X|^2
+    for (int m = 0; m < cfg.n_mels; ++m) {
+      const float* w = im.mel_fb.row(m);
+      double acc = 0;
+      for (int k = im.mel_span[m].first; k < im.mel_span[m].second; ++k) acc += static_cast<double>(w[k]) * pw[k];
+      F.mel(m, t) = static_cast<float>(acc);
+    }
+    auto c2 = clock_type::now();
+    t_mel += std::chrono::duration<double>(c2 - c1).count();
+
+    // spectral_centroid / bandwidth on magnitude, normalize(norm=1): S / sum(S) stored float32
+    double L = 0;
+    for (int k = 0; k < nb; ++k) L += mg[k];
+    if (L < kTinyF) L = 1.0;
+    double cen = 0;
+    float* sn = im.scratch.data();
+    for (int k = 0; k < nb; ++k) {
+      sn[k] = static_cast<float>(mg[k] / L);
+      cen += im.freqs[k] * sn[k];
+    }
+    double bw = 0;
+    for (int k = 0; k < nb; ++k) {
+      const double d = std::abs(cen - im.freqs[k]);
+      bw += sn[k] * (d * d);
+    }
+    F.spectral_centroid(0, t) = static_cast<float>(cen);
+    F.spectral_bandwidth(0, t) = static_cast<float>(std::sqrt(bw));
+    // spectral_rolloff: float32 cumulative sum; first bin reaching roll_percent * total
+    {
+      float total = 0;
+      for (int k = 0; k < nb; ++k) total += mg[k];
+      const float thr = static_cast<float>(cfg.rolloff) * total;
+      float cum = 0;
+      int kk = nb - 1;
+      for (int k = 0; k < nb; ++k) {
+        cum += mg[k];
+        if (cum >= thr) {
+          kk = k;
+          break;
+        }
+      }
+      F.spectral_rolloff(0, t) = static_cast<float>(im.freqs[kk]);
+    }
+    // spectral_contrast: mean of the idx lowest / highest magnitudes of each band (float32)
+    for (int b = 0; b < nbands; ++b) {
+      const auto& band = im.bands[b];
+      const int cnt = band.last - band.first;
+      const int q = std::min(band.idx, cnt);
+      float* s = im.scratch.data();
+      std::copy(mg + band.first, mg + band.last, s);
+      std::sort(s, s + cnt);
+      float lo = 0, hi = 0;
+      for (int i = 0; i < q; ++i) lo += s[i];
+      for (int i = cnt - q; i < cnt; ++i) hi += s[i];
+      valley[static_cast<std::size_t>(b) * T + t] = lo / static_cast<float>(q);
+      peak[static_cast<std::size_t>(b) * T + t] = hi / static_cast<float>(q);
+    }
+    auto c3 = clock_type::now();
+    t_spec += std::chrono::duration<double>(c3 - c2).count();
+
+    // piptrack(S=power): local maxima of S*(S > 0.1*max) in [150, 4000) Hz
+    {
+      float mx = 0;
+      for (int k = 0; k < nb; ++k) mx = std::max(mx, pw[k]);
+      const float ref = 0.1f * mx;
+      auto masked = [&](int k) { return pw[k] > ref ? pw[k] : 0.0f; };
+      for (int k = im.pip_lo; k <= im.pip_hi; ++k) {
+        const float x = masked(k);
+        if (!(x > masked(k - 1) && x >= masked(k + 1))) continue;
+        // _parabolic_interpolation (numba: float32 sums, float64 arithmetic)
+        const double a = static_cast<double>(static_cast<float>(pw[k + 1] + pw[k - 1])) - 2.0 * pw[k];
+        const double bq = static_cast<double>(static_cast<float>(pw[k + 1] - pw[k - 1])) / 2.0;
+        const float shift = std::abs(bq) >= std::abs(a) ? 0.0f : static_cast<float>(-bq / a);
+        const float avg = (pw[k + 1] - pw[k - 1]) / 2.0f;  // np.gradient, float32
+        const float dskew = 0.5f * avg * shift;
+        pip_pitch.push_back(static_cast<float>((k + static_cast<double>(shift)) * cfg.sample_rate / im.n_fft));
+        pip_mag.push_back(pw[k] + dskew);
+      }
+    }
+    t_pip += since(c3);
+  }
+  F.times.add("stft", t_stft);
+  F.times.add("mel", t_mel);
+  F.times.add("centroid/bandwidth/rolloff/contrast", t_spec);
+
+  // ---- estimate_tuning: median magnitude gate, then the 0.01-resolution histogram ----
+  auto c0 = clock_type::now();
+  {
+    float threshold = 0.0f;
+    if (!pip_mag.empty()) {
+      std::vector<float> m = pip_mag;
+      const std::size_t h = m.size() / 2;
+      std::nth_element(m.begin(), m.begin() + static_cast<std::ptrdiff_t>(h), m.end());
+      if (m.size() % 2) {
+        threshold = m[h];
+      } else {
+        const float upper = m[h];
+        const float lower = *std::max_element(m.begin(), m.begin() + static_cast<std::ptrdiff_t>(h));
+        threshold = (lower + upper) / 2.0f;
+      }
+    }
+    std::vector<float> sel;
+    sel.reserve(pip_pitch.size());
+    for (std::size_t i = 0; i < pip_pitch.size(); ++i)
+      if (pip_mag[i] >= threshold && pip_pitch[i] > 0) sel.push_back(pip_pitch[i]);
+    F.tuning = pitch_tuning(sel, 0.01, cfg.n_chroma);
+  }
+  F.times.add("tuning", t_pip + since(c0));
+
+  // ---- chroma_stft: filterbank for the estimated tuning . |X|^2, then inf-norm ---------
+  c0 = clock_type::now();
+  {
+    const Matrix fb = chroma_filterbank(cfg, F.tuning);
+    std::vector<float> wt16(static_cast<std::size_t>(nb) * 16, 0.0f);
+    for (int c = 0; c < 12; ++c)
+      for (int k = 0; k < nb; ++k) wt16[static_cast<std::size_t>(k) * 16 + c] = fb(c, k);
+    F.chroma = Matrix(12, T);
+    float raw[12];
+    for (int t = 0; t < T; ++t) {
+      const float* p;
+      if (cache) {
+        p = power_cache.data() + static_cast<std::size_t>(t) * nb;
+      } else {
+        im.stft_frame(y, n, t);
+        p = im.pw.data();
+      }
+      Impl::chroma_frame(wt16.data(), p, nb, raw);
+      double len = 0;
+      for (float v : raw) len = std::max(len, static_cast<double>(std::abs(v)));
+      if (len < kTinyF) len = 1.0;
+      for (int c = 0; c < 12; ++c) F.chroma(c, t) = static_cast<float>(raw[c] / len);
+    }
+  }
+  power_cache.clear();
+  power_cache.shrink_to_fit();
+  F.times.add("chroma", since(c0));
+
+  // ---- contrast in dB: power_to_db over the whole peak / valley arrays (float64) ------
+  c0 = clock_type::now();
+  {
+    auto to_db = [&](std::vector<double>& v) {
+      double mx = -std::numeric_limits<double>::infinity();
+      for (double& x : v) {
+        x = 10.0 * std::log10(std::max(1e-10, x));
+        mx = std::max(mx, x);
+      }
+      for (double& x : v) x = std::max(x, mx - cfg.top_db);
+    };
+    to_db(peak);
+    to_db(valley);
+    F.spectral_contrast = Matrix(nbands, T);
+    for (std::size_t i = 0; i < peak.size(); ++i) F.spectral_contrast.data[i] = static_cast<float>(peak[i] - valley[i]);
+  }
+  F.times.add("centroid/bandwidth/rolloff/contrast", since(c0));
+
+  // ---- power_to_db(mel), MFCC, log-mel for the CNN -----------------------------------
+  c0 = clock_type::now();
+  Matrix mel_db = F.mel;
+  power_to_db_inplace(mel_db.data.data(), mel_db.data.size(), 0.0f, cfg.top_db);
+  {
+    F.mfcc = Matrix(cfg.n_mfcc, T);
+    const int N = cfg.n_mels;
+    std::vector<double> acc(static_cast<std::size_t>(T));
+    for (int k = 0; k < cfg.n_mfcc; ++k) {
+      std::fill(acc.begin(), acc.end(), 0.0);
+      const double* d = im.dct.data() + static_cast<std::size_t>(k) * N;
+      for (int m = 0; m < N; ++m) {
+        const float* row = mel_db.row(m);
+        const double c = d[m];
+        for (int t = 0; t < T; ++t) acc[t] += c * row[t];
+      }
+      for (int t = 0; t < T; ++t) F.mfcc(k, t) = static_cast<float>(acc[t]);
+    }
+    F.log_mel = F.mel;
+    float ref = 0;
+    for (float v : F.mel.data) ref = std::max(ref, v);
+    const float ref_db = 10.0f * std::log10(std::max(1e-10f, ref));
+    power_to_db_inplace(F.log_mel.data.data(), F.log_mel.data.size(), ref_db, cfg.top_db);
+  }
+  F.times.add("db/mfcc", since(c0));
+
+  // ---- onset_strength (mean over bands) and the median envelope beat_track uses -------
+  c0 = clock_type::now();
+  std::vector<float> onset_median(static_cast<std::size_t>(T), 0.0f);
+  {
+    F.onset_env.assign(static_cast<std::size_t>(T), 0.0f);
+    const int lag = 1, pad = lag + cfg.n_fft / (2 * cfg.hop_length);
+    std::vector<float> col(static_cast<std::size_t>(cfg.n_mels));
+    for (int t = pad; t < T; ++t) {
+      const int j = t - pad;  // difference column j: S[:, j+1] - S[:, j]
+      if (j + lag >= T) break;
+      float s = 0;
+      for (int m = 0; m < cfg.n_mels; ++m) {
+        const float d = std::max(0.0f, mel_db(m, j + lag) - mel_db(m, j));
+        s += d;
+        col[m] = d;
+      }
+      F.onset_env[t] = s / static_cast<float>(cfg.n_mels);
+      const std::size_t h = col.size() / 2;
+      std::nth_element(col.begin(), col.begin() + static_cast<std::ptrdiff_t>(h), col.end());
+      if (col.size() % 2) {
+        onset_median[t] = col[h];
+      } else {
+        const float lower = *std::max_element(col.begin(), col.begin() + static_cast<std::ptrdiff_t>(h));
+        onset_median[t] = (lower + col[h]) / 2.0f;
+      }
+    }
+  }
+  F.times.add("onset", since(c0));
+
+  // ---- zero_crossing_rate (edge padding) and rms (zero padding), time domain ----------
+  c0 = clock_type::now();
+  {
+    F.zero_crossing_rate = Matrix(1, T);
+    F.rms = Matrix(1, T);
+    const int L = cfg.n_fft, half = L / 2;
+    // crossing[j] (padded index j >= 1): signbit differs between padded[j-1] and padded[j]
+    const std::int64_t P = n + 2 * half;
+    auto padded = [&](std::int64_t j) -> float {
+      std::int64_t i = j - half;
+      i = std::min<std::int64_t>(std::max<std::int64_t>(i, 0), n - 1);
+      return y[i];
+    };
+    auto sb = [](float x) { return (x >= -1e-10f && x <= 1e-10f) ? false : std::signbit(x); };
+    std::vector<std::int32_t> prefix(static_cast<std::size_t>(P) + 1, 0);  // prefix[j+1] = crossings in 1..j
+    bool prev = sb(padded(0));
+    for (std::int64_t j = 1; j < P; ++j) {
+      const bool cur = sb(padded(j));
+      prefix[static_cast<std::size_t>(j) + 1] = prefix[static_cast<std::size_t>(j)] + (cur != prev ? 1 : 0);
+      prev = cur;
+    }
+    for (int t = 0; t < T; ++t) {
+      const std::int64_t s = static_cast<std::int64_t>(t) * cfg.hop_length;
+      const std::int32_t cnt = prefix[static_cast<std::size_t>(s + L)] - prefix[static_cast<std::size_t>(s + 1)];
+      F.zero_crossing_rate(0, t) = static_cast<float>(static_cast<double>(cnt) / L);
+      double acc = 0;
+      const std::int64_t a = std::max<std::int64_t>(0, s - half), b = std::min<std::int64_t>(n, s - half + L);
+      for (std::int64_t i = a; i < b; ++i) acc += static_cast<double>(y[i]) * y[i];
+      F.rms(0, t) = static_cast<float>(std::sqrt(acc / L));
+    }
+  }
+  F.times.add("zcr/rms", since(c0));
+
+  // ---- tempo and beats ----------------------------------------------------------------
+  c0 = clock_type::now();
+  {
+    BeatResult br = beat_track(onset_median, cfg);
+    F.tempo = br.tempo;
+    F.beats = std::move(br.beats);
+  }
+  F.times.add("tempo/beats", since(c0));
+
+  // A float32 overflow (absurd amplitudes) would surface here as Inf/NaN.
+  auto finite = [](const Matrix& m) {
+    for (float v : m.data)
+      if (!std::isfinite(v)) return false;
+    return true;
+  };
+  bool ok = finite(F.mel) && finite(F.log_mel) && finite(F.mfcc) && finite(F.chroma) && finite(F.spectral_centroid) &&
+            finite(F.spectral_bandwidth) && finite(F.spectral_rolloff) && finite(F.spectral_contrast) &&
+            finite(F.zero_crossing_rate) && finite(F.rms) && std::isfinite(F.tempo);
+  for (float v : F.onset_env) ok = ok && std::isfinite(v);
+  if (!ok) throw InputError("features: non-finite values (sample amplitudes too large for float32 power?)");
+  (void)t_all;
+  return F;
+}
+
+}  // namespace covergen::audio
