@@ -1,0 +1,333 @@
+#include "covergen/engine/trainer.hpp"
+
+#include "covergen/atomic_file.hpp"
+#include "covergen/engine/adam.hpp"
+#include "covergen/errors.hpp"
+#include "covergen/model_file.hpp"
+#include "covergen/plugin_registry.hpp"
+#include "covergen/progress.hpp"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace covergen::engine {
+
+BatchSource::~BatchSource() = default;
+
+namespace {
+
+constexpr const char* kCheckpoint = "checkpoint.cvgn";
+constexpr const char* kGenerator = "generator.cvgn";
+constexpr const char* kLog = "log.jsonl";
+
+std::string format_losses(const LossStats& s) {
+  std::ostringstream o;
+  o.precision(4);
+  for (const auto& [k, v] : s) o << k << "=" << v << " ";
+  return o.str();
+}
+
+// Selects the entries under `prefix/` and strips the prefix.
+NamedTensors take_prefixed(const NamedTensors& all, const std::string& prefix) {
+  NamedTensors out;
+  const std::string p = prefix + "/";
+  for (const auto& [k, t] : all)
+    if (k.compare(0, p.size(), p) == 0) out.emplace_back(k.substr(p.size()), t);
+  return out;
+}
+
+void append_prefixed(NamedTensors& out, const std::string& prefix, const NamedTensors& in) {
+  for (const auto& [k, t] : in) out.emplace_back(prefix + "/" + k, t);
+}
+
+// Loads `src` into `dst` by name, requiring the same set of names and shapes.
+void load_into(NamedTensors dst, const NamedTensors& src, const std::string& file, const std::string& what) {
+  std::map<std::string, at::Tensor> by_name(src.begin(), src.end());
+  at::NoGradGuard no_grad;
+  for (auto& [name, t] : dst) {
+    auto it = by_name.find(name);
+    if (it == by_name.end()) throw InputError(file, what + " tensor '" + name + "' is missing");
+    if (it->second.sizes() != t.sizes()) throw InputError(file, what + " tensor '" + name + "' has another shape");
+    t.copy_(it->second);
+  }
+  if (by_name.size() != dst.size()) throw InputError(file, what + " holds tensors this model does not have");
+}
+
+}  // namespace
+
+struct Trainer::Impl {
+  std::shared_ptr<GanModel> model;
+  BatchSource& data;
+  TrainOptions o;
+  std::vector<Phase> phases;
+  std::vector<Adam> optims;
+  std::map<std::string, std::size_t> optim_index;
+  std::unique_ptr<ConditionalGenerator> ema;
+  at::Generator zgen;
+  std::int64_t step = 0;
+  at::Tensor grid_z;
+
+  Impl(std::shared_ptr<GanModel> m, BatchSource& d, TrainOptions opts)
+      : model(std::move(m)), data(d), o(std::move(opts)) {
+    if (o.batch_size <= 0) throw InputError("--batch must be positive");
+    if (o.steps < 0) throw InputError("--steps must not be negative");
+    at::manual_seed(o.seed);  // plugin-internal randomness (noise, interpolates) uses the global generator
+    zgen = at::make_generator<at::CPUGeneratorImpl>(o.seed ^ 0x9E3779B97F4A7C15ull);
+    model->to(o.device);
+    model->set_training(true);
+    phases = model->phases();
+    for (auto& spec : model->optimizers()) {
+      optim_index[spec.name] = optims.size();
+      optims.emplace_back(std::move(spec));
+    }
+    for (const auto& p : phases)
+      if (!optim_index.count(p.optimizer))
+        throw PluginError("plugin '" + model->plugin_name() + "': phase '" + p.name + "' uses unknown optimizer '" +
+                          p.optimizer + "'");
+    if (model->ema_beta() > 0) {
+      ema = model->make_generator();
+      ema->to(o.device);
+      copy_generator_to_ema();
+    }
+    // Fixed latents for the sample grid, independent of the training stream.
+    auto g = at::make_generator<at::CPUGeneratorImpl>(o.seed + 12345);
+    const std::int64_t rows = o.sample_conditions.defined() ? o.sample_conditions.size(0) : 1;
+    grid_z = at::randn({rows * o.samples_per_row, model->generator().latent_dim()}, g);
+  }
+
+  ConditionalGenerator& sampler() { return ema ? *ema : model->generator(); }
+
+  at::Tensor sample_z(std::int64_t n) {
+    return at::randn({n, model->generator().latent_dim()}, zgen).to(o.device);
+  }
+
+  void copy_generator_to_ema() {
+    at::NoGradGuard ng;
+    auto src = model->generator().named_tensors();
+    load_into(ema->named_tensors(), src, "(in memory)", "generator");
+  }
+
+  void update_ema() {
+    if (!ema) return;
+    at::NoGradGuard ng;
+    const double beta = model->ema_beta();
+    auto live = model->generator().named_tensors();
+    auto avg = ema->named_tensors();
+    for (std::size_t i = 0; i < avg.size(); ++i) {
+      auto& a = avg[i].second;
+      const auto& l = live[i].second;
+      if (a.is_floating_point()) a.lerp_(l, 1.0 - beta);
+      else a.copy_(l);
+    }
+  }
+
+  NamedTensors checkpoint_tensors() {
+    NamedTensors all;
+    append_prefixed(all, "model", model->named_tensors());
+    if (ema) append_prefixed(all, "ema", ema->named_tensors());
+    for (auto& opt : optims) append_prefixed(all, "optim/" + opt.name(), opt.state());
+    all.emplace_back("rng/z", zgen.get_state());
+    all.emplace_back("rng/global", at::detail::getDefaultCPUGenerator().get_state());
+    return all;
+  }
+
+  json meta(bool with_data_state) const {
+    json m{{"step", step},
+           {"batch_size", o.batch_size},
+           {"seed", o.seed},
+           {"image_size", model->generator().image_size()},
+           {"latent_dim", model->generator().latent_dim()},
+           {"condition_dim", model->generator().condition_dim()},
+           {"condition", json::parse(o.condition_meta_json)}};
+    if (with_data_state) m["data_state"] = data.state();
+    return m;
+  }
+
+  void save() {
+    fs::create_directories(o.run_dir);
+    ModelHeader h;
+    h.kind = "checkpoint";
+    h.plugin = model->plugin_name();
+    h.plugin_version = model->plugin_version();
+    h.config_json = model->config_json();
+    h.meta_json = meta(true).dump();
+    // Generator first: a kill between the two leaves a generator newer than the
+    // checkpoint, never a checkpoint without its generator.
+    ModelHeader g = h;
+    g.kind = "generator";
+    g.meta_json = meta(false).dump();
+    write_model_file(o.run_dir / kGenerator, g, sampler().named_tensors());
+    write_model_file(o.run_dir / kCheckpoint, h, checkpoint_tensors());
+  }
+
+  void resume() {
+    const fs::path file = o.run_dir / kCheckpoint;
+    ModelHeader h;
+    NamedTensors all = read_model_file(file, &h);
+    if (h.kind != "checkpoint") throw InputError(file.string(), "is a " + h.kind + " file, not a checkpoint");
+    if (h.plugin != model->plugin_name())
+      throw InputError(file.string(), "was written by GAN plugin '" + h.plugin + "', this run uses '" +
+                                          model->plugin_name() + "'");
+    if (json::parse(h.config_json) != json::parse(model->config_json()))
+      throw InputError(file.string(), "was trained with another model config: " + h.config_json);
+    load_into(model->named_tensors(), take_prefixed(all, "model"), file.string(), "model");
+    if (ema) load_into(ema->named_tensors(), take_prefixed(all, "ema"), file.string(), "EMA");
+    for (auto& opt : optims) load_into(opt.state(), take_prefixed(all, "optim/" + opt.name()), file.string(), "optimizer");
+    for (const auto& [k, t] : all) {
+      if (k == "rng/z") zgen.set_state(t);
+      if (k == "rng/global") {
+        at::Generator global = at::detail::getDefaultCPUGenerator();
+        global.set_state(t);
+      }
+    }
+    json m = json::parse(h.meta_json);
+    step = m.at("step").get<std::int64_t>();
+    data.restore(m.at("data_state").get<std::string>());
+    truncate_log();
+  }
+
+  // Drops log lines past the checkpoint's step, so a resumed log reads as one run.
+  void truncate_log() {
+    const fs::path log = o.run_dir / kLog;
+    std::ifstream in(log);
+    if (!in) return;
+    std::string line, kept;
+    while (std::getline(in, line)) {
+      auto j = json::parse(line, nullptr, false);
+      if (!j.is_discarded() && j.value("step", std::int64_t{0}) <= step) kept += line + "\n";
+    }
+    write_file_atomic(log, kept);
+  }
+
+  void write_samples() {
+    at::Tensor cond;
+    const std::int64_t n = grid_z.size(0);
+    if (o.sample_conditions.defined())
+      cond = o.sample_conditions.repeat_interleave(o.samples_per_row, 0).to(o.device);
+    auto images = sampler().generate(grid_z.to(o.device), cond);
+    fs::create_directories(o.run_dir / "samples");
+    char name[64];
+    std::snprintf(name, sizeof name, "step_%07lld.png", static_cast<long long>(step));
+    write_image_grid(o.run_dir / "samples" / name, images, o.samples_per_row);
+    write_image_grid(o.run_dir / "samples" / "latest.png", images, o.samples_per_row);
+    (void)n;
+  }
+
+  TrainResult run() {
+    fs::create_directories(o.run_dir);
+    if (o.resume) {
+      if (!fs::exists(o.run_dir / kCheckpoint))
+        throw InputError((o.run_dir / kCheckpoint).string(), "no checkpoint to resume from");
+      resume();
+    } else {
+      std::error_code ec;
+      fs::remove(o.run_dir / kLog, ec);
+    }
+    std::ofstream log(o.run_dir / kLog, std::ios::app);
+    Progress progress("train", o.steps, o.progress);
+    const bool conditional = model->generator().condition_dim() > 0;
+    PhaseContext ctx;
+    ctx.device = o.device;
+    ctx.sample_z = [this](std::int64_t n) { return sample_z(n); };
+
+    TrainResult result;
+    std::int64_t real_images = 0;
+    auto t0 = std::chrono::steady_clock::now();
+    const std::int64_t first_step = step;
+    while (step < o.steps) {
+      ctx.step = step;
+      LossStats stats;
+      for (std::size_t pi = 0; pi < phases.size(); ++pi) {
+        const Phase& phase = phases[pi];
+        if (phase.interval > 1 && step % phase.interval != 0) continue;
+        Adam& opt = optims[optim_index[phase.optimizer]];
+        for (std::int64_t r = 0; r < std::max<std::int64_t>(1, phase.repeats); ++r) {
+          PhaseBatch b;
+          if (phase.needs_real) {
+            Batch real = data.next(o.batch_size);
+            b.real = real.images.to(o.device);
+            if (real.conditions.defined()) b.real_cond = real.conditions.to(o.device);
+            real_images += b.real.size(0);
+          }
+          if (conditional) b.fake_cond = data.sample_conditions(o.batch_size).to(o.device);
+          b.z = sample_z(o.batch_size);
+          opt.zero_grad();
+          LossStats s = model->run_phase(pi, b, ctx);
+          for (const auto& [k, v] : s) {
+            if (!std::isfinite(v)) {
+              progress.finish();
+              throw Error("step " + std::to_string(step) + ", phase " + phase.name + ": loss '" + k + "' is " +
+                          (std::isnan(v) ? "NaN" : "Inf") + "; training stopped. " +
+                          (fs::exists(o.run_dir / kCheckpoint)
+                               ? "The last good checkpoint is " + (o.run_dir / kCheckpoint).string() +
+                                     "; resume from it with --resume (a lower learning rate may help)."
+                               : "No checkpoint was written yet; check the data for NaN/Inf values."));
+            }
+          }
+          opt.step();
+          if (r + 1 == std::max<std::int64_t>(1, phase.repeats)) stats.insert(stats.end(), s.begin(), s.end());
+        }
+      }
+      update_ema();
+      ++step;
+      result.last_losses = stats;
+      if (o.on_step) o.on_step(step, stats);
+      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (o.log_every > 0 && (step % o.log_every == 0 || step == o.steps)) {
+        json line{{"step", step}, {"images_per_second", secs > 0 ? real_images / secs : 0.0}};
+        for (const auto& [k, v] : stats) line[k] = v;
+        log << line.dump() << "\n";
+        log.flush();
+      }
+      progress.update(step, format_losses(stats) + (secs > 0 ? std::to_string(static_cast<int>(real_images / secs)) + " img/s" : ""));
+      if (o.checkpoint_every > 0 && step % o.checkpoint_every == 0 && step < o.steps) save();
+      if (o.sample_every > 0 && step % o.sample_every == 0 && step < o.steps) write_samples();
+    }
+    progress.finish();
+    save();
+    write_samples();
+    result.steps_done = step - first_step;
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    result.images_per_second = result.seconds > 0 ? real_images / result.seconds : 0.0;
+    return result;
+  }
+};
+
+Trainer::Trainer(std::shared_ptr<GanModel> model, BatchSource& data, TrainOptions options)
+    : impl_(std::make_unique<Impl>(std::move(model), data, std::move(options))) {}
+Trainer::~Trainer() = default;
+TrainResult Trainer::run() { return impl_->run(); }
+ConditionalGenerator& Trainer::sampling_generator() { return impl_->sampler(); }
+
+std::shared_ptr<ConditionalGenerator> load_generator(const fs::path& run_or_file, const PluginRegistry& registry,
+                                                     std::string* meta_json_out) {
+  fs::path file = run_or_file;
+  std::error_code ec;
+  if (fs::is_directory(file, ec)) file /= kGenerator;
+  ModelHeader h;
+  NamedTensors all = read_model_file(file, &h);
+  if (h.kind != "generator" && h.kind != "checkpoint")
+    throw InputError(file.string(), "is a " + h.kind + " model file, expected a trained generator (a run folder, "
+                                    "generator.cvgn or checkpoint.cvgn from covergen train)");
+  auto gan = registry.create_gan(h.plugin, h.config_json);
+  std::unique_ptr<ConditionalGenerator> gen = gan->make_generator();
+  NamedTensors weights = h.kind == "checkpoint" ? take_prefixed(all, "ema") : all;
+  if (weights.empty()) weights = take_prefixed(all, "model/G");  // checkpoint without EMA
+  load_into(gen->named_tensors(), weights, file.string(), "generator");
+  if (meta_json_out) *meta_json_out = h.meta_json;
+  // The generator's code lives in the plugin: keep the GAN (and its library) alive with it.
+  ConditionalGenerator* raw = gen.release();
+  return std::shared_ptr<ConditionalGenerator>(raw, [gan](ConditionalGenerator* p) { delete p; });
+}
+
+}  // namespace covergen::engine
