@@ -28,6 +28,8 @@ void check_readable(const fs::path& path) {
   const auto st = fs::status(path, ec);
   if (ec || !fs::exists(st)) throw InputError(path.string(), "no such file");
   if (fs::is_directory(st)) throw InputError(path.string(), "is a directory, expected an audio file");
+  // FIFOs and devices could block forever or never end: only regular files are audio here.
+  if (!fs::is_regular_file(st)) throw InputError(path.string(), "not a regular file");
   std::FILE* fp = std::fopen(path.c_str(), "rb");
   if (!fp) throw InputError(path.string(), std::string("cannot open for reading: ") + std::strerror(errno));
   std::fclose(fp);

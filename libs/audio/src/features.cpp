@@ -139,6 +139,49 @@ void power_to_db_inplace(float* s, std::size_t n, float ref_db, double top_db) {
 
 }  // namespace
 
+// Sum of squares in double with four interleaved partial sums (vectorisable).
+__attribute__((target_clones("avx2", "default")))
+double sum_squares(const float* x, std::int64_t n) {
+  double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  std::int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const double x0 = x[i], x1 = x[i + 1], x2 = x[i + 2], x3 = x[i + 3];
+    a0 += x0 * x0;
+    a1 += x1 * x1;
+    a2 += x2 * x2;
+    a3 += x3 * x3;
+  }
+  for (; i < n; ++i) a0 += static_cast<double>(x[i]) * x[i];
+  return (a0 + a1) + (a2 + a3);
+}
+
+// The q smallest values of x[0..n) into low[0..q) and the q largest into high[0..q),
+// both ascending (q <= n).
+void select_extremes(const float* x, int n, int q, float* low, float* high) {
+  std::copy(x, x + q, low);
+  std::sort(low, low + q);
+  std::copy(low, low + q, high);
+  for (int i = q; i < n; ++i) {
+    const float v = x[i];
+    if (v < low[q - 1]) {
+      int j = q - 1;
+      while (j > 0 && low[j - 1] > v) {
+        low[j] = low[j - 1];
+        --j;
+      }
+      low[j] = v;
+    }
+    if (v > high[0]) {
+      int j = 0;
+      while (j + 1 < q && high[j + 1] < v) {
+        high[j] = high[j + 1];
+        ++j;
+      }
+      high[j] = v;
+    }
+  }
+}
+
 // --------------------------------------------------------------------------------------
 struct FeatureExtractor::Impl {
   FeatureConfig cfg;
@@ -440,12 +483,14 @@ Features FeatureExtractor::compute(const float* y, std::size_t n_samples) {
       const auto& band = im.bands[b];
       const int cnt = band.last - band.first;
       const int q = std::min(band.idx, cnt);
-      float* s = im.scratch.data();
-      std::copy(mg + band.first, mg + band.last, s);
-      std::sort(s, s + cnt);
+      // q is small (<= 9 at the defaults): keep the q lowest / highest in sorted
+      // insertion buffers instead of sorting the band (what np.sort + slice gives).
+      float* low = im.scratch.data();
+      float* high = low + q;
+      select_extremes(mg + band.first, cnt, q, low, high);
       float lo = 0, hi = 0;
-      for (int i = 0; i < q; ++i) lo += s[i];
-      for (int i = cnt - q; i < cnt; ++i) hi += s[i];
+      for (int i = 0; i < q; ++i) lo += low[i];   // ascending, as numpy sums sortedr[:idx]
+      for (int i = 0; i < q; ++i) hi += high[i];  // ascending, as numpy sums sortedr[-idx:]
       valley[static_cast<std::size_t>(b) * T + t] = lo / static_cast<float>(q);
       peak[static_cast<std::size_t>(b) * T + t] = hi / static_cast<float>(q);
     }
@@ -565,11 +610,19 @@ Features FeatureExtractor::compute(const float* y, std::size_t n_samples) {
       }
       for (int t = 0; t < T; ++t) F.mfcc(k, t) = static_cast<float>(acc[t]);
     }
-    F.log_mel = F.mel;
+    // power_to_db(mel, ref=np.max, top_db), derived from the ref=1 dB values: where those
+    // are unclipped this is librosa's value exactly; clipped bins land on the floor.
     float ref = 0;
     for (float v : F.mel.data) ref = std::max(ref, v);
     const float ref_db = 10.0f * std::log10(std::max(1e-10f, ref));
-    power_to_db_inplace(F.log_mel.data.data(), F.log_mel.data.size(), ref_db, cfg.top_db);
+    F.log_mel = Matrix(cfg.n_mels, T);
+    float mx = -std::numeric_limits<float>::infinity();
+    for (std::size_t i = 0; i < mel_db.data.size(); ++i) {
+      F.log_mel.data[i] = mel_db.data[i] - ref_db;
+      mx = std::max(mx, F.log_mel.data[i]);
+    }
+    const float floor_db = mx - static_cast<float>(cfg.top_db);
+    for (float& v : F.log_mel.data) v = std::max(v, floor_db);
   }
   F.times.add("db/mfcc", since(c0));
 
@@ -608,29 +661,31 @@ Features FeatureExtractor::compute(const float* y, std::size_t n_samples) {
     F.zero_crossing_rate = Matrix(1, T);
     F.rms = Matrix(1, T);
     const int L = cfg.n_fft, half = L / 2;
-    // crossing[j] (padded index j >= 1): signbit differs between padded[j-1] and padded[j]
-    const std::int64_t P = n + 2 * half;
+    // Frame t covers padded[s .. s+L) with s = t*hop, padded = y edge-extended by L/2 on
+    // each side; crossings are counted at positions 1..L-1 (librosa's pad=False).
     auto padded = [&](std::int64_t j) -> float {
       std::int64_t i = j - half;
       i = std::min<std::int64_t>(std::max<std::int64_t>(i, 0), n - 1);
       return y[i];
     };
     auto sb = [](float x) { return (x >= -1e-10f && x <= 1e-10f) ? false : std::signbit(x); };
-    std::vector<std::int32_t> prefix(static_cast<std::size_t>(P) + 1, 0);  // prefix[j+1] = crossings in 1..j
-    bool prev = sb(padded(0));
-    for (std::int64_t j = 1; j < P; ++j) {
-      const bool cur = sb(padded(j));
-      prefix[static_cast<std::size_t>(j) + 1] = prefix[static_cast<std::size_t>(j)] + (cur != prev ? 1 : 0);
-      prev = cur;
-    }
     for (int t = 0; t < T; ++t) {
       const std::int64_t s = static_cast<std::int64_t>(t) * cfg.hop_length;
-      const std::int32_t cnt = prefix[static_cast<std::size_t>(s + L)] - prefix[static_cast<std::size_t>(s + 1)];
+      int cnt = 0;
+      if (s - half >= 0 && s - half + L <= n) {
+        const float* x = y + (s - half);
+        for (int i = 1; i < L; ++i) cnt += sb(x[i]) != sb(x[i - 1]);
+      } else {
+        bool prev = sb(padded(s));
+        for (int i = 1; i < L; ++i) {
+          const bool cur = sb(padded(s + i));
+          cnt += cur != prev;
+          prev = cur;
+        }
+      }
       F.zero_crossing_rate(0, t) = static_cast<float>(static_cast<double>(cnt) / L);
-      double acc = 0;
       const std::int64_t a = std::max<std::int64_t>(0, s - half), b = std::min<std::int64_t>(n, s - half + L);
-      for (std::int64_t i = a; i < b; ++i) acc += static_cast<double>(y[i]) * y[i];
-      F.rms(0, t) = static_cast<float>(std::sqrt(acc / L));
+      F.rms(0, t) = static_cast<float>(std::sqrt(sum_squares(y + a, b - a) / L));
     }
   }
   F.times.add("zcr/rms", since(c0));
