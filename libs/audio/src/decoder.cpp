@@ -53,8 +53,10 @@ void open_file(const fs::path& path, SndFile& sf, SF_INFO& info) {
   std::memset(&info, 0, sizeof(info));
   sf.f = sf_open(path.c_str(), SFM_READ, &info);
   if (!sf.f) {
-    throw InputError(path.string(), std::string("not a supported audio file (libsndfile: ") +
-                                        sf_strerror(nullptr) + ")");
+    // libsndfile's own text is often misleading here ("File does not exist or is not a
+    // regular file (possibly a pipe?)" for a file it merely cannot parse).
+    throw InputError(path.string(), "not a supported audio file (libsndfile recognises no wav, flac, "
+                                    "ogg/vorbis, opus or mp3 data in it)");
   }
   if (info.samplerate <= 0) throw InputError(path.string(), "invalid sample rate " + std::to_string(info.samplerate));
   if (info.channels <= 0) throw InputError(path.string(), "invalid channel count " + std::to_string(info.channels));

@@ -1,0 +1,137 @@
+// covergen bench features CLIP: time the audio front end on one clip.
+//  - single thread: decode, resample and every feature stage, median of --runs runs
+//    after one warm-up (the process start-up and FFTW planning are excluded);
+//  - batch: --copies copies of the clip through extract_batch (store writes included)
+//    with 1 thread and with --threads threads, in tracks per second.
+#include "cli.hpp"
+
+#include <covergen/audio/batch.hpp>
+#include <covergen/errors.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <random>
+#include <thread>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+namespace audio = covergen::audio;
+
+namespace {
+
+struct BenchOptions {
+  covergen::cli::CommonOptions common;
+  std::string clip;
+  int runs = 5, threads = 0, copies = 0;
+  bool no_batch = false;
+};
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  const std::size_t h = v.size() / 2;
+  return v.size() % 2 ? v[h] : 0.5 * (v[h - 1] + v[h]);
+}
+
+double batch_rate(const fs::path& clip, int threads, int copies, double* wall) {
+  const fs::path dir = fs::temp_directory_path() /
+                       ("covergen-bench-" + std::to_string(::getpid()) + "-" + std::to_string(threads));
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  audio::BatchOptions o;
+  o.threads = threads;
+  std::vector<audio::BatchItem> items;
+  for (int i = 0; i < copies; ++i) items.push_back({"copy" + std::to_string(i), clip});
+  double rate = 0;
+  try {
+    auto store = audio::FeatureStore::open_or_create(dir, audio::store_layout(o));
+    const auto r = audio::extract_batch(items, store, o);
+    if (!r.failures.empty()) throw covergen::InputError(r.failures.front().error);
+    *wall = r.wall_seconds;
+    rate = copies / r.wall_seconds;
+  } catch (...) {
+    fs::remove_all(dir, ec);
+    throw;
+  }
+  fs::remove_all(dir, ec);
+  return rate;
+}
+
+void run(const BenchOptions& o) {
+  using clock = std::chrono::steady_clock;
+  const fs::path clip(o.clip);
+  audio::FeatureExtractor fx;
+  std::vector<std::string> order{"decode", "resample"};
+  std::map<std::string, std::vector<double>> stage;
+  std::vector<double> totals;
+  double audio_s = 0;
+  for (int r = -1; r < std::max(1, o.runs); ++r) {  // r = -1: warm-up
+    const auto t0 = clock::now();
+    audio::Audio a = audio::load(clip);
+    audio::Features f = fx.compute(a.samples);
+    const double total = std::chrono::duration<double>(clock::now() - t0).count();
+    audio_s = static_cast<double>(a.samples.size()) / a.sample_rate;
+    if (r < 0) {
+      for (const auto& s : f.times.stages) order.push_back(s.first);
+      continue;
+    }
+    stage["decode"].push_back(a.decode_seconds);
+    stage["resample"].push_back(a.resample_seconds);
+    for (const auto& s : f.times.stages) stage[s.first].push_back(s.second);
+    totals.push_back(total);
+  }
+  const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int copies = o.copies > 0 ? o.copies : std::max(8, 4 * threads);
+  double wall1 = 0, wallN = 0, rate1 = 0, rateN = 0;
+  if (!o.no_batch) {
+    rate1 = batch_rate(clip, 1, copies, &wall1);
+    rateN = threads == 1 ? rate1 : batch_rate(clip, threads, copies, &wallN);
+    if (threads == 1) wallN = wall1;
+  }
+  const double tmed = median(totals);
+  if (o.common.json) {
+    nlohmann::json st = nlohmann::json::object();
+    for (const auto& n : order) st[n] = median(stage[n]);
+    nlohmann::json j{{"schema_version", 1}, {"clip", o.clip}, {"audio_seconds", audio_s}, {"runs", totals.size()},
+                     {"single_thread", {{"median_total_s", tmed}, {"min_total_s", *std::min_element(totals.begin(), totals.end())},
+                                        {"stages_median_s", st}, {"realtime_factor", audio_s / tmed}}}};
+    if (!o.no_batch)
+      j["batch"] = {{"copies", copies}, {"threads", threads}, {"tracks_per_s_1_thread", rate1},
+                    {"tracks_per_s_n_threads", rateN}, {"speedup", rateN / rate1},
+                    {"wall_s_1_thread", wall1}, {"wall_s_n_threads", wallN}};
+    std::cout << j.dump(2) << '\n';
+    return;
+  }
+  std::printf("clip %s (%.1f s of audio), single thread, median of %zu runs after 1 warm-up:\n", o.clip.c_str(),
+              audio_s, totals.size());
+  for (const auto& n : order) std::printf("  %-36s %8.2f ms\n", n.c_str(), 1e3 * median(stage[n]));
+  std::printf("  %-36s %8.2f ms  (%.0fx realtime)\n", "total", 1e3 * tmed, audio_s / tmed);
+  if (!o.no_batch) {
+    std::printf("batch of %d copies (extract_batch, store writes included):\n", copies);
+    std::printf("  1 thread:   %7.2f tracks/s\n", rate1);
+    std::printf("  %d threads: %7.2f tracks/s  (%.2fx)\n", threads, rateN, rateN / rate1);
+  }
+}
+
+void setup(CLI::App& root) {
+  auto* bench = root.add_subcommand("bench", "Benchmarks of CoverGen's stages");
+  bench->require_subcommand(1);
+  auto opts = std::make_shared<BenchOptions>();
+  auto* f = bench->add_subcommand("features", "Time decoding, resampling and every audio feature on one clip");
+  f->add_option("clip", opts->clip, "Audio file")->required();
+  f->add_option("--runs", opts->runs, "Timed single-thread runs (after one warm-up)");
+  f->add_option("-j,--threads", opts->threads, "Threads for the batch figure (default: all cores)");
+  f->add_option("--copies", opts->copies, "Copies of the clip in the batch (default: max(8, 4 x threads))");
+  f->add_flag("--no-batch", opts->no_batch, "Only the single-thread figures");
+  covergen::cli::add_common_options(*f, opts->common);
+  f->callback([opts] { run(*opts); });
+}
+
+COVERGEN_COMMAND("bench", setup);
+
+}  // namespace
