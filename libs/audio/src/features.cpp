@@ -139,6 +139,46 @@ void power_to_db_inplace(float* s, std::size_t n, float ref_db, double top_db) {
 
 }  // namespace
 
+// Centroid and (p=2) bandwidth of one magnitude frame (librosa.feature.spectral_*).
+__attribute__((target_clones("avx2", "default")))
+void centroid_bandwidth(const float* mg, const double* freqs, int nb, float* sn, double* cen_out, double* bw_out) {
+  double l0 = 0, l1 = 0, l2 = 0, l3 = 0;
+  int k = 0;
+  for (; k + 4 <= nb; k += 4) {
+    l0 += mg[k];
+    l1 += mg[k + 1];
+    l2 += mg[k + 2];
+    l3 += mg[k + 3];
+  }
+  for (; k < nb; ++k) l0 += mg[k];
+  double L = (l0 + l1) + (l2 + l3);
+  if (L < std::numeric_limits<float>::min()) L = 1.0;  // normalize(): tiny norms stay unscaled
+  for (k = 0; k < nb; ++k) sn[k] = static_cast<float>(mg[k] / L);
+  double c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+  for (k = 0; k + 4 <= nb; k += 4) {
+    c0 += freqs[k] * sn[k];
+    c1 += freqs[k + 1] * sn[k + 1];
+    c2 += freqs[k + 2] * sn[k + 2];
+    c3 += freqs[k + 3] * sn[k + 3];
+  }
+  for (; k < nb; ++k) c0 += freqs[k] * sn[k];
+  const double cen = (c0 + c1) + (c2 + c3);
+  double b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+  for (k = 0; k + 4 <= nb; k += 4) {
+    const double d0 = cen - freqs[k], d1 = cen - freqs[k + 1], d2 = cen - freqs[k + 2], d3 = cen - freqs[k + 3];
+    b0 += sn[k] * (d0 * d0);
+    b1 += sn[k + 1] * (d1 * d1);
+    b2 += sn[k + 2] * (d2 * d2);
+    b3 += sn[k + 3] * (d3 * d3);
+  }
+  for (; k < nb; ++k) {
+    const double d = cen - freqs[k];
+    b0 += sn[k] * (d * d);
+  }
+  *cen_out = cen;
+  *bw_out = (b0 + b1) + (b2 + b3);
+}
+
 // Sum of squares in double with four interleaved partial sums (vectorisable).
 __attribute__((target_clones("avx2", "default")))
 double sum_squares(const float* x, std::int64_t n) {
@@ -201,6 +241,7 @@ struct FeatureExtractor::Impl {
   detail::FftwBuffer<double> frame;
   detail::FftwBuffer<fftw_complex> spec;
   std::vector<float> mag, pw, scratch;
+  std::vector<float> power_cache;  // [T, n_bins] power spectrogram for the chroma pass
 
   explicit Impl(const FeatureConfig& c)
       : cfg(c), n_fft(c.n_fft), hop(c.hop_length), n_bins(c.n_fft / 2 + 1), fft(c.n_fft),
@@ -421,8 +462,10 @@ Features FeatureExtractor::compute(const float* y, std::size_t n_samples) {
   pip_pitch.reserve(static_cast<std::size_t>(T) * 16);
   pip_mag.reserve(static_cast<std::size_t>(T) * 16);
   const bool cache = T <= cfg.max_cached_frames;
-  std::vector<float> power_cache;
-  if (cache) power_cache.resize(static_cast<std::size_t>(T) * nb);
+  // Reused across compute() calls (no page faults or zero-filling per clip); bounded by
+  // max_cached_frames.
+  std::vector<float>& power_cache = im.power_cache;
+  if (cache && power_cache.size() < static_cast<std::size_t>(T) * nb) power_cache.resize(static_cast<std::size_t>(T) * nb);
 
   double t_stft = 0, t_mel = 0, t_spec = 0, t_pip = 0;
   // ---- pass A: one STFT frame at a time ---------------------------------------------
@@ -445,38 +488,21 @@ Features FeatureExtractor::compute(const float* y, std::size_t n_samples) {
     auto c2 = clock_type::now();
     t_mel += std::chrono::duration<double>(c2 - c1).count();
 
-    // spectral_centroid / bandwidth on magnitude, normalize(norm=1): S / sum(S) stored float32
-    double L = 0;
-    for (int k = 0; k < nb; ++k) L += mg[k];
-    if (L < kTinyF) L = 1.0;
-    double cen = 0;
-    float* sn = im.scratch.data();
-    for (int k = 0; k < nb; ++k) {
-      sn[k] = static_cast<float>(mg[k] / L);
-      cen += im.freqs[k] * sn[k];
-    }
-    double bw = 0;
-    for (int k = 0; k < nb; ++k) {
-      const double d = std::abs(cen - im.freqs[k]);
-      bw += sn[k] * (d * d);
-    }
+    // spectral_centroid / bandwidth on magnitude, normalize(norm=1): S / sum(S) stored
+    // float32; sums in float64 (numpy's are pairwise; the order only moves the last bits)
+    double cen = 0, bw = 0;
+    centroid_bandwidth(mg, im.freqs.data(), nb, im.scratch.data(), &cen, &bw);
     F.spectral_centroid(0, t) = static_cast<float>(cen);
     F.spectral_bandwidth(0, t) = static_cast<float>(std::sqrt(bw));
-    // spectral_rolloff: float32 cumulative sum; first bin reaching roll_percent * total
+    // spectral_rolloff: np.cumsum in float32 (sequential, as numpy), threshold
+    // roll_percent * total in float32, first bin whose cumulative sum reaches it
     {
-      float total = 0;
-      for (int k = 0; k < nb; ++k) total += mg[k];
-      const float thr = static_cast<float>(cfg.rolloff) * total;
-      float cum = 0;
-      int kk = nb - 1;
-      for (int k = 0; k < nb; ++k) {
-        cum += mg[k];
-        if (cum >= thr) {
-          kk = k;
-          break;
-        }
-      }
-      F.spectral_rolloff(0, t) = static_cast<float>(im.freqs[kk]);
+      float* cum = im.scratch.data();
+      float acc = 0;
+      for (int k = 0; k < nb; ++k) cum[k] = acc += mg[k];
+      const float thr = static_cast<float>(cfg.rolloff) * cum[nb - 1];
+      const int kk = static_cast<int>(std::lower_bound(cum, cum + nb, thr) - cum);  // cum is non-decreasing
+      F.spectral_rolloff(0, t) = static_cast<float>(im.freqs[std::min(kk, nb - 1)]);
     }
     // spectral_contrast: mean of the idx lowest / highest magnitudes of each band (float32)
     for (int b = 0; b < nbands; ++b) {
@@ -570,8 +596,6 @@ Features FeatureExtractor::compute(const float* y, std::size_t n_samples) {
       for (int c = 0; c < 12; ++c) F.chroma(c, t) = static_cast<float>(raw[c] / len);
     }
   }
-  power_cache.clear();
-  power_cache.shrink_to_fit();
   F.times.add("chroma", since(c0));
 
   // ---- contrast in dB: power_to_db over the whole peak / valley arrays (float64) ------
@@ -661,31 +685,62 @@ Features FeatureExtractor::compute(const float* y, std::size_t n_samples) {
     F.zero_crossing_rate = Matrix(1, T);
     F.rms = Matrix(1, T);
     const int L = cfg.n_fft, half = L / 2;
-    // Frame t covers padded[s .. s+L) with s = t*hop, padded = y edge-extended by L/2 on
-    // each side; crossings are counted at positions 1..L-1 (librosa's pad=False).
+    // ZCR: padded = y edge-extended by L/2 on each side; frame t covers padded[s, s+L) with
+    // s = t*hop and counts crossings at positions s+1 .. s+L-1 (librosa's pad=False).
+    // Signs are computed once per padded sample; counts are summed per hop block.
+    // RMS: zero padding; sums of squares per hop block in float64, then per frame.
+    const int hop = cfg.hop_length;
+    const std::int64_t P = n + 2 * half;
     auto padded = [&](std::int64_t j) -> float {
       std::int64_t i = j - half;
       i = std::min<std::int64_t>(std::max<std::int64_t>(i, 0), n - 1);
       return y[i];
     };
     auto sb = [](float x) { return (x >= -1e-10f && x <= 1e-10f) ? false : std::signbit(x); };
-    for (int t = 0; t < T; ++t) {
-      const std::int64_t s = static_cast<std::int64_t>(t) * cfg.hop_length;
-      int cnt = 0;
-      if (s - half >= 0 && s - half + L <= n) {
-        const float* x = y + (s - half);
-        for (int i = 1; i < L; ++i) cnt += sb(x[i]) != sb(x[i - 1]);
-      } else {
-        bool prev = sb(padded(s));
+    const bool fast = L % hop == 0;
+    if (fast) {
+      const std::int64_t nblocks = P / hop + 2;
+      std::vector<std::int32_t> zc(static_cast<std::size_t>(nblocks), 0);  // crossings at j in (b*hop, (b+1)*hop]
+      std::vector<double> sq(static_cast<std::size_t>(nblocks), 0.0);        // sum y^2 over padded [b*hop, (b+1)*hop)
+      bool prev = sb(padded(0));
+      for (std::int64_t j = 1; j < P; ++j) {
+        const std::int64_t i = j - half;
+        const bool cur = sb(i >= 0 && i < n ? y[i] : padded(j));
+        zc[static_cast<std::size_t>((j - 1) / hop)] += cur != prev;
+        prev = cur;
+      }
+      for (std::int64_t b = 0; b * hop < P; ++b) {
+        const std::int64_t a0 = std::max<std::int64_t>(0, b * hop - half), a1 = std::min<std::int64_t>(n, (b + 1) * hop - half);
+        if (a1 > a0) sq[static_cast<std::size_t>(b)] = sum_squares(y + a0, a1 - a0);
+      }
+      const int per = L / hop;
+      for (int t = 0; t < T; ++t) {
+        const std::int64_t s0 = static_cast<std::int64_t>(t) * hop;
+        // blocks t .. t+per-1 cover positions s0+1 .. s0+L; drop position s0+L
+        std::int64_t cnt = 0;
+        double acc = 0;
+        for (int b = 0; b < per; ++b) {
+          cnt += zc[static_cast<std::size_t>(t + b)];
+          acc += sq[static_cast<std::size_t>(t + b)];
+        }
+        if (s0 + L < P) cnt -= sb(padded(s0 + L)) != sb(padded(s0 + L - 1));
+        F.zero_crossing_rate(0, t) = static_cast<float>(static_cast<double>(cnt) / L);
+        F.rms(0, t) = static_cast<float>(std::sqrt(acc / L));
+      }
+    } else {
+      for (int t = 0; t < T; ++t) {
+        const std::int64_t s0 = static_cast<std::int64_t>(t) * hop;
+        int cnt = 0;
+        bool prev = sb(padded(s0));
         for (int i = 1; i < L; ++i) {
-          const bool cur = sb(padded(s + i));
+          const bool cur = sb(padded(s0 + i));
           cnt += cur != prev;
           prev = cur;
         }
+        F.zero_crossing_rate(0, t) = static_cast<float>(static_cast<double>(cnt) / L);
+        const std::int64_t a = std::max<std::int64_t>(0, s0 - half), b = std::min<std::int64_t>(n, s0 - half + L);
+        F.rms(0, t) = static_cast<float>(std::sqrt(b > a ? sum_squares(y + a, b - a) / L : 0.0));
       }
-      F.zero_crossing_rate(0, t) = static_cast<float>(static_cast<double>(cnt) / L);
-      const std::int64_t a = std::max<std::int64_t>(0, s - half), b = std::min<std::int64_t>(n, s - half + L);
-      F.rms(0, t) = static_cast<float>(std::sqrt(sum_squares(y + a, b - a) / L));
     }
   }
   F.times.add("zcr/rms", since(c0));
