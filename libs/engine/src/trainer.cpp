@@ -275,7 +275,8 @@ struct Trainer::Impl {
             }
           }
           opt.step();
-          if (r + 1 == std::max<std::int64_t>(1, phase.repeats)) stats.insert(stats.end(), s.begin(), s.end());
+          if (r + 1 == std::max<std::int64_t>(1, phase.repeats))
+            for (const auto& [k, v] : s) stats.emplace_back(phase.name + "." + k, v);
         }
       }
       update_ema();

@@ -1,0 +1,251 @@
+// covergen train --gan dcgan|wgan-gp|PATH --data DATASET --condition genre|attributes:a,b|none
+//   --out RUN [--image-size 64] [--batch 64] [--steps N] [--resume] [--seed S] [--device D]
+// Trains a conditional GAN plugin through the engine on a dataset's cover cache.
+#include "audio_conditions.hpp"
+#include "cli.hpp"
+
+#include <covergen/data/dataset.hpp>
+#include <covergen/data/hash.hpp>
+#include <covergen/data/image_cache.hpp>
+#include <covergen/device.hpp>
+#include <covergen/engine/trainer.hpp>
+#include <covergen/errors.hpp>
+#include <covergen/plugin_registry.hpp>
+
+#include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <iostream>
+#include <numeric>
+#include <sstream>
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+namespace data = covergen::data;
+
+namespace {
+
+struct TrainCliOptions {
+  covergen::cli::CommonOptions common;
+  std::string gan = "dcgan", data_dir, condition = "genre", out, device = "auto", gan_config = "{}";
+  int image_size = 64;
+  std::int64_t batch = 64, steps = 2000, checkpoint_every = 500, sample_every = 500;
+  std::uint64_t seed = 0;
+  int threads = 0;
+  bool resume = false;
+};
+
+// Conditions of the training tracks plus how to rebuild them at generation time.
+struct Conditions {
+  at::Tensor per_track;  // [N, C] float32 over the dataset's tracks, or undefined
+  json meta;
+  at::Tensor grid;  // [R, C] fixed rows for the sample grid
+};
+
+Conditions make_conditions(const std::string& spec, const data::Dataset& ds, const std::vector<std::size_t>& train,
+                           int threads) {
+  Conditions c;
+  const auto n = static_cast<std::int64_t>(ds.size());
+  if (spec == "none") {
+    c.meta = {{"mode", "none"}};
+    return c;
+  }
+  if (spec == "genre") {
+    if (ds.genres().empty())
+      throw covergen::InputError(ds.csv_path().string(), "--condition genre needs a genre column; this dataset has none");
+    const auto g = static_cast<std::int64_t>(ds.genres().size());
+    c.per_track = at::zeros({n, g});
+    for (std::int64_t i = 0; i < n; ++i)
+      if (ds.tracks()[i].genre >= 0) c.per_track[i][ds.tracks()[i].genre] = 1.0;
+    c.meta = {{"mode", "genre"}, {"names", ds.genres()}};
+    c.grid = at::eye(g);
+    return c;
+  }
+  const bool audio = spec.rfind("audio:", 0) == 0;
+  if (audio || spec.rfind("attributes:", 0) == 0) {
+    std::vector<std::string> names;
+    at::Tensor raw;  // [N, K] float64
+    if (audio) {
+      names = covergen::cli::parse_audio_condition(spec);
+      std::vector<fs::path> files;
+      for (const auto& t : ds.tracks()) files.push_back(t.audio);
+      raw = covergen::cli::audio_summary_values(files, names, threads);
+    } else {
+      std::stringstream ss(spec.substr(11));
+      for (std::string item; std::getline(ss, item, ',');)
+        if (!item.empty()) names.push_back(item);
+      if (names.empty()) throw covergen::InputError("--condition attributes: name at least one attribute");
+      std::vector<std::size_t> cols;
+      for (const auto& nm : names) cols.push_back(ds.attribute_index(nm));
+      raw = at::zeros({n, static_cast<std::int64_t>(names.size())}, at::kDouble);
+      for (std::int64_t i = 0; i < n; ++i)
+        for (std::size_t j = 0; j < cols.size(); ++j) raw[i][static_cast<std::int64_t>(j)] = ds.tracks()[i].attributes[cols[j]];
+    }
+    const auto k = static_cast<std::int64_t>(names.size());
+    auto idx = at::tensor(std::vector<std::int64_t>(train.begin(), train.end()));
+    auto tr = raw.index_select(0, idx);
+    auto mean = tr.mean(0), stdv = tr.std(0, /*unbiased=*/false).clamp_min(1e-12);
+    c.per_track = ((raw - mean) / stdv).to(at::kFloat);
+    auto to_vec = [](const at::Tensor& t) {
+      std::vector<double> v(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
+      return v;
+    };
+    c.meta = {{"mode", audio ? "audio" : "attributes"}, {"names", names}, {"mean", to_vec(mean.contiguous())},
+              {"std", to_vec(stdv.contiguous())}};
+    // Grid rows: the conditions of training tracks at the 10th..90th percentile of
+    // the first feature, so the grid shows how the covers follow it.
+    auto first = c.per_track.index_select(0, idx).select(1, 0);
+    auto order = std::get<1>(first.sort());
+    const std::int64_t rows = std::min<std::int64_t>(5, order.size(0));
+    std::vector<std::int64_t> pick;
+    for (std::int64_t r = 0; r < rows; ++r)
+      pick.push_back(idx[order[(order.size(0) - 1) * (1 + 2 * r) / (2 * rows)].item<std::int64_t>()].item<std::int64_t>());
+    c.grid = c.per_track.index_select(0, at::tensor(pick));
+    (void)k;
+    return c;
+  }
+  throw covergen::InputError("--condition " + spec + ": expected genre, attributes:NAME[,NAME...], audio:FEATURE[,FEATURE...] or none");
+}
+
+// Batches from the memory-mapped cover cache, reshuffled each epoch by (seed,
+// epoch); the position (epoch, cursor) is the resumable state.
+class CacheBatches : public covergen::engine::BatchSource {
+ public:
+  CacheBatches(const data::CoverCache& cache, std::vector<std::size_t> items, at::Tensor conditions, std::uint64_t seed)
+      : cache_(cache), items_(std::move(items)), cond_(std::move(conditions)), seed_(seed) {
+    shuffle();
+  }
+  covergen::engine::Batch next(std::int64_t n) override {
+    const int s = cache_.size();
+    auto images = at::empty({n, 3, s, s}, at::kByte);
+    std::vector<std::int64_t> idx(static_cast<std::size_t>(n));
+    for (std::int64_t i = 0; i < n; ++i) {
+      if (cursor_ == order_.size()) {
+        ++epoch_;
+        cursor_ = 0;
+        shuffle();
+      }
+      idx[i] = static_cast<std::int64_t>(order_[cursor_++]);
+      std::memcpy(images[i].data_ptr<std::uint8_t>(), cache_.image(static_cast<std::size_t>(idx[i])), cache_.image_bytes());
+    }
+    covergen::engine::Batch b;
+    b.images = images.to(at::kFloat).div_(127.5).sub_(1.0);
+    if (cond_.defined()) b.conditions = cond_.index_select(0, at::tensor(idx));
+    return b;
+  }
+  at::Tensor sample_conditions(std::int64_t n) override {
+    if (!cond_.defined()) return {};
+    std::vector<std::int64_t> idx(static_cast<std::size_t>(n));
+    for (auto& i : idx) i = static_cast<std::int64_t>(items_[pick()]);
+    return cond_.index_select(0, at::tensor(idx));
+  }
+  std::string state() const override {
+    return json{{"epoch", epoch_}, {"cursor", cursor_}, {"draws", draws_}}.dump();
+  }
+  void restore(const std::string& text) override {
+    auto j = json::parse(text);
+    epoch_ = j.at("epoch");
+    cursor_ = j.at("cursor");
+    shuffle();
+    cond_rng_ = data::Rng(data::derive_seed(seed_, 0xC0DE));
+    draws_ = 0;
+    const std::uint64_t target = j.at("draws");
+    while (draws_ < target) pick();
+  }
+
+ private:
+  void shuffle() {
+    order_ = items_;
+    data::Rng rng(data::derive_seed(seed_, static_cast<std::uint64_t>(epoch_)));
+    for (std::size_t i = order_.size(); i > 1; --i) std::swap(order_[i - 1], order_[rng.below(i)]);
+  }
+  std::size_t pick() {
+    ++draws_;
+    return static_cast<std::size_t>(cond_rng_.below(items_.size()));
+  }
+  const data::CoverCache& cache_;
+  std::vector<std::size_t> items_, order_;
+  at::Tensor cond_;
+  std::uint64_t seed_;
+  std::int64_t epoch_ = 0;
+  std::size_t cursor_ = 0;
+  data::Rng cond_rng_{data::derive_seed(seed_, 0xC0DE)};
+  std::uint64_t draws_ = 0;
+};
+
+void run(const TrainCliOptions& o) {
+  const c10::Device device = covergen::parse_device(o.device);
+  if (!data::is_supported_size(o.image_size))
+    throw covergen::InputError("--image-size " + std::to_string(o.image_size) + ": use 32, 64, 128 or 256");
+  auto ds = data::Dataset::open(o.data_dir);
+  for (const auto& bad : ds.bad_rows()) covergen::cli::log(o.common, "covergen: skipped " + bad.to_string());
+  data::CacheOptions copts;
+  copts.size = o.image_size;
+  copts.threads = o.threads;
+  auto cache = data::CoverCache::open_or_build(ds, copts);
+  std::vector<std::size_t> train;
+  for (std::size_t i : ds.indices(data::Split::train))
+    if (cache.valid(i)) train.push_back(i);
+  if (train.empty()) throw covergen::InputError(o.data_dir, "no usable training covers");
+  Conditions cond = make_conditions(o.condition, ds, train, o.threads);
+
+  json cfg = json::parse(o.gan_config);
+  cfg["image_size"] = o.image_size;
+  cfg["condition_dim"] = cond.per_track.defined() ? cond.per_track.size(1) : 0;
+  auto registry = covergen::cli::make_registry();
+  auto model = registry.create_gan(o.gan, cfg.dump());
+
+  covergen::engine::TrainOptions t;
+  t.run_dir = o.out;
+  t.steps = o.steps;
+  t.batch_size = o.batch;
+  t.seed = o.seed;
+  t.device = device;
+  t.checkpoint_every = o.checkpoint_every;
+  t.sample_every = o.sample_every;
+  t.resume = o.resume;
+  t.progress = !o.common.quiet && !o.common.json;
+  t.sample_conditions = cond.grid;
+  json meta = cond.meta;
+  meta["dataset"] = fs::absolute(o.data_dir).string();
+  t.condition_meta_json = meta.dump();
+  CacheBatches batches(cache, train, cond.per_track, o.seed);
+  covergen::cli::log(o.common, "covergen: training " + model->plugin_name() + " on " + std::to_string(train.size()) +
+                                   " covers at " + std::to_string(o.image_size) + "px, condition " + o.condition +
+                                   ", device " + covergen::device_string(device));
+  auto result = covergen::engine::Trainer(model, batches, t).run();
+  json losses = json::object();
+  for (const auto& [k, v] : result.last_losses) losses[k] = v;
+  json out{{"schema_version", 1}, {"run", o.out}, {"steps", result.steps_done}, {"seconds", result.seconds},
+           {"images_per_second", result.images_per_second}, {"losses", losses},
+           {"generator", (fs::path(o.out) / "generator.cvgn").string()}};
+  if (o.common.json) std::cout << out.dump(2) << '\n';
+  else std::cout << (fs::path(o.out) / "generator.cvgn").string() << '\n';
+}
+
+void setup(CLI::App& root) {
+  auto o = std::make_shared<TrainCliOptions>();
+  auto* cmd = root.add_subcommand("train", "Train a conditional GAN on a dataset");
+  cmd->add_option("--gan", o->gan, "GAN plugin name or path (dcgan, wgan-gp, ...)")->capture_default_str();
+  cmd->add_option("--data", o->data_dir, "Dataset folder (or its dataset.json)")->required();
+  cmd->add_option("--condition", o->condition, "genre | attributes:NAME[,NAME...] | audio:FEATURE[,...] (e.g. audio:tempo_bpm,spectral_centroid_mean,rms_mean) | none")->capture_default_str();
+  cmd->add_option("--out", o->out, "Run folder (checkpoints, samples, log)")->required();
+  cmd->add_option("--image-size", o->image_size, "32, 64, 128 or 256")->capture_default_str();
+  cmd->add_option("--batch", o->batch, "Batch size")->capture_default_str();
+  cmd->add_option("--steps", o->steps, "Total generator steps")->capture_default_str();
+  cmd->add_option("--checkpoint-every", o->checkpoint_every, "Steps between checkpoints")->capture_default_str();
+  cmd->add_option("--sample-every", o->sample_every, "Steps between sample grids")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "Seed (weights, latents, data order)")->capture_default_str();
+  cmd->add_option("--gan-config", o->gan_config, "Extra JSON config for the GAN plugin")->capture_default_str();
+  cmd->add_option("--threads", o->threads, "Threads for preprocessing covers (0 = all)");
+  cmd->add_option("--device", o->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_flag("--resume", o->resume, "Continue the run in --out from its checkpoint");
+  covergen::cli::add_common_options(*cmd, o->common);
+  cmd->callback([o] { run(*o); });
+}
+
+}  // namespace
+
+COVERGEN_COMMAND("train", setup);
