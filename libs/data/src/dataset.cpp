@@ -275,7 +275,7 @@ Dataset Dataset::open(const DatasetSpec& spec_in, const DatasetOptions& options)
   for (const auto& p : table.problems) {
     if (p.line == table.header_line) throw InputError(csv.string() + ":" + std::to_string(p.line), p.message);
   }
-  if (spec.spec_file.empty() && spec.genre_column.empty() && table.column("genre") >= 0) spec.genre_column = "genre";
+  if (spec.genre_column.empty() && table.column("genre") >= 0) spec.genre_column = "genre";
 
   std::string header_list;
   for (const auto& h : table.header) header_list += (header_list.empty() ? "" : ", ") + h;

@@ -34,7 +34,7 @@ struct DatasetSpec {
   std::string id_column = "id";
   PathSource audio{"audio", {}};
   PathSource cover{"cover", {}};
-  std::string genre_column;          ///< empty: no genre
+  std::string genre_column;          ///< empty: the column "genre" if the CSV has one, else no genre
   /// (name, column): attributes exposed under `name`, read from `column`.
   std::vector<std::pair<std::string, std::string>> attributes;
   double val_fraction = 0.1, test_fraction = 0.1;

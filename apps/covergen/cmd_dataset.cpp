@@ -1,0 +1,210 @@
+// covergen dataset synth|check|cache: make the synthetic dataset, validate a dataset
+// (bad rows and bad covers with file:line), and prebuild the preprocessing cache.
+#include "cli.hpp"
+
+#include <covergen/data/dataset.hpp>
+#include <covergen/data/image_cache.hpp>
+#include <covergen/data/synth.hpp>
+#include <covergen/errors.hpp>
+#include <covergen/progress.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <mutex>
+#include <iostream>
+#include <map>
+#include <memory>
+
+namespace {
+
+namespace data = covergen::data;
+using nlohmann::json;
+
+std::string fmt(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+// ---- synth ---------------------------------------------------------------------
+
+struct SynthCli {
+  covergen::cli::CommonOptions common;
+  data::SynthOptions o;
+  std::string out;
+};
+
+void run_synth(SynthCli& c) {
+  c.o.out = c.out;
+  covergen::Progress progress("synth", c.o.genres * c.o.per_genre, !c.common.quiet && !c.common.json);
+  c.o.on_progress = [&](std::size_t done, std::size_t) { progress.update(static_cast<std::int64_t>(done)); };
+  const auto r = data::synthesize(c.o);
+  progress.finish();
+  if (c.common.json) {
+    std::cout << json{{"schema_version", 1},       {"out", c.out},
+                      {"tracks", r.tracks},        {"seconds", r.seconds},
+                      {"audio_cpu_seconds", r.audio_cpu_seconds}, {"mp3_cpu_seconds", r.mp3_cpu_seconds},
+                      {"cover_cpu_seconds", r.cover_cpu_seconds}}
+                     .dump(2)
+              << '\n';
+    return;
+  }
+  std::cout << "wrote " << r.tracks << " tracks to " << c.out << " in " << fmt(r.seconds, 1) << " s (cpu: synthesis "
+            << fmt(r.audio_cpu_seconds, 1) << " s, mp3 " << fmt(r.mp3_cpu_seconds, 1) << " s, covers "
+            << fmt(r.cover_cpu_seconds, 1) << " s)\n";
+}
+
+// ---- check ---------------------------------------------------------------------
+
+struct CheckCli {
+  covergen::cli::CommonOptions common;
+  std::string dataset;
+  bool no_images = false;
+  int threads = 0;
+};
+
+void run_check(const CheckCli& c) {
+  const auto ds = data::Dataset::open(c.dataset);
+  std::vector<data::BadRow> bad = ds.bad_rows();
+  std::vector<bool> image_ok(ds.size(), true);
+  if (!c.no_images) {
+    covergen::Progress progress("checking covers", static_cast<std::int64_t>(ds.size()), !c.common.quiet && !c.common.json);
+    std::vector<std::string> errors(ds.size());
+    std::mutex mu;
+    std::size_t done = 0;
+    data::parallel_for(ds.size(), c.threads, [&](std::size_t i) {
+      std::vector<std::uint8_t> buf(3 * 32 * 32);
+      std::string err;
+      if (!data::preprocess_image_file(ds.tracks()[i].cover, 32, buf.data(), err)) errors[i] = err.empty() ? "cannot decode" : err;
+      std::lock_guard<std::mutex> lock(mu);
+      progress.update(static_cast<std::int64_t>(++done));
+    });
+    progress.finish();
+    for (std::size_t i = 0; i < ds.size(); ++i) {
+      if (errors[i].empty()) continue;
+      image_ok[i] = false;
+      const auto& t = ds.tracks()[i];
+      bad.push_back({ds.csv_path(), t.line, t.id, "cover " + t.cover.string() + ": " + errors[i]});
+    }
+    std::stable_sort(bad.begin(), bad.end(), [](const data::BadRow& a, const data::BadRow& b) { return a.line < b.line; });
+  }
+  std::size_t usable = 0, split_counts[3] = {0, 0, 0};
+  std::map<std::string, std::size_t> genre_counts;
+  for (std::size_t i = 0; i < ds.size(); ++i) {
+    if (!image_ok[i]) continue;
+    ++usable;
+    const auto& t = ds.tracks()[i];
+    ++split_counts[static_cast<int>(t.split)];
+    if (t.genre >= 0) ++genre_counts[ds.genres()[static_cast<std::size_t>(t.genre)]];
+  }
+  if (c.common.json) {
+    json rows = json::array();
+    for (const auto& b : bad)
+      rows.push_back({{"file", b.file.string()}, {"line", b.line}, {"id", b.id}, {"problem", b.problem}});
+    json genres = json::object();
+    for (const auto& [name, n] : genre_counts) genres[name] = n;
+    std::cout << json{{"schema_version", 1},
+                      {"dataset", c.dataset},
+                      {"csv", ds.csv_path().string()},
+                      {"rows_ok", ds.size()},
+                      {"usable", usable},
+                      {"images_checked", !c.no_images},
+                      {"splits", {{"train", split_counts[0]}, {"val", split_counts[1]}, {"test", split_counts[2]}}},
+                      {"genres", genres},
+                      {"attributes", ds.attribute_names()},
+                      {"bad_rows", rows}}
+                     .dump(2)
+              << '\n';
+  } else {
+    for (const auto& b : bad) std::cout << b.to_string() << '\n';
+    std::cout << ds.csv_path().string() << ": " << usable << " usable tracks (train " << split_counts[0] << ", val "
+              << split_counts[1] << ", test " << split_counts[2] << "), " << bad.size() << " bad rows";
+    if (!genre_counts.empty()) std::cout << ", " << genre_counts.size() << " genres";
+    std::cout << '\n';
+  }
+  if (!bad.empty())
+    throw covergen::InputError(ds.csv_path().string(), std::to_string(bad.size()) +
+                                                            " bad rows (listed above); they are skipped when training");
+}
+
+// ---- cache ---------------------------------------------------------------------
+
+struct CacheCli {
+  covergen::cli::CommonOptions common;
+  std::string dataset, cache_dir;
+  int size = 64, threads = 0;
+  bool force = false;
+};
+
+void run_cache(const CacheCli& c) {
+  const auto ds = data::Dataset::open(c.dataset);
+  data::CacheOptions o;
+  o.size = c.size;
+  o.threads = c.threads;
+  o.force_rebuild = c.force;
+  o.cache_dir = c.cache_dir;
+  covergen::Progress progress("preprocessing covers", static_cast<std::int64_t>(ds.size()), !c.common.quiet && !c.common.json);
+  o.on_progress = [&](std::size_t done, std::size_t) { progress.update(static_cast<std::int64_t>(done)); };
+  const auto cache = data::CoverCache::open_or_build(ds, o);
+  progress.finish();
+  const auto bad = cache.bad_images(ds);
+  const double rate = cache.build_seconds() > 0 ? static_cast<double>(ds.size()) / cache.build_seconds() : 0.0;
+  if (c.common.json) {
+    json rows = json::array();
+    for (const auto& b : bad) rows.push_back({{"file", b.file.string()}, {"line", b.line}, {"id", b.id}, {"problem", b.problem}});
+    std::cout << json{{"schema_version", 1}, {"cache", cache.file().string()}, {"size", cache.size()},
+                      {"images", cache.count()}, {"valid", cache.valid_count()}, {"built", cache.was_built()},
+                      {"seconds", cache.build_seconds()}, {"images_per_second", rate}, {"bad_covers", rows}}
+                     .dump(2)
+              << '\n';
+    return;
+  }
+  for (const auto& b : bad) std::cerr << "covergen: warning: " << b.to_string() << '\n';
+  std::cout << cache.file().string() << ": " << cache.valid_count() << "/" << cache.count() << " covers at "
+            << cache.size() << "x" << cache.size();
+  if (cache.was_built()) std::cout << ", built in " << fmt(cache.build_seconds(), 2) << " s (" << fmt(rate, 0) << " images/s)";
+  else std::cout << ", up to date";
+  std::cout << '\n';
+}
+
+void setup(CLI::App& root) {
+  auto* cmd = root.add_subcommand("dataset", "Make, check and preprocess datasets (docs/datasets.md)");
+  cmd->require_subcommand(1);
+
+  auto s = std::make_shared<SynthCli>();
+  auto* synth = cmd->add_subcommand("synth", "Write the synthetic dataset with a known music->cover link");
+  covergen::cli::add_common_options(*synth, s->common);
+  synth->add_option("--out", s->out, "Output folder")->required();
+  synth->add_option("--genres", s->o.genres, "Number of genres (1..8)")->capture_default_str();
+  synth->add_option("--per-genre", s->o.per_genre, "Tracks per genre")->capture_default_str();
+  synth->add_option("--seed", s->o.seed, "Seed: the same seed gives byte-identical files")->capture_default_str();
+  synth->add_option("--cover-size", s->o.cover_size, "Cover side in pixels")->capture_default_str();
+  synth->add_option("--threads", s->o.threads, "Worker threads (0 = all cores); does not change the output")
+      ->capture_default_str();
+  synth->add_option("--seconds", s->o.seconds, "Preview length in seconds")->capture_default_str();
+  synth->callback([s] { run_synth(*s); });
+
+  auto k = std::make_shared<CheckCli>();
+  auto* check = cmd->add_subcommand("check", "Validate a dataset: bad rows and bad covers with file:line (exit 3 if any)");
+  covergen::cli::add_common_options(*check, k->common);
+  check->add_option("dataset", k->dataset, "Dataset folder or its dataset.json")->required();
+  check->add_flag("--no-images", k->no_images, "Do not decode the covers (spec, CSV and file existence only)");
+  check->add_option("--threads", k->threads, "Decoding threads (0 = all cores)");
+  check->callback([k] { run_check(*k); });
+
+  auto c = std::make_shared<CacheCli>();
+  auto* cache = cmd->add_subcommand("cache", "Build (or verify) the preprocessed cover cache at one size");
+  covergen::cli::add_common_options(*cache, c->common);
+  cache->add_option("dataset", c->dataset, "Dataset folder or its dataset.json")->required();
+  cache->add_option("--size", c->size, "Image size: 32, 64, 128 or 256")->capture_default_str();
+  cache->add_option("--threads", c->threads, "Decoding threads (0 = all cores)");
+  cache->add_option("--cache-dir", c->cache_dir, "Cache folder (default: <dataset>/.covergen-cache)");
+  cache->add_flag("--force", c->force, "Rebuild even when up to date");
+  cache->callback([c] { run_cache(*c); });
+}
+
+}  // namespace
+
+COVERGEN_COMMAND("dataset", setup);

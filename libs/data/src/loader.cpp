@@ -1,0 +1,272 @@
+#include "covergen/data/loader.hpp"
+
+#include "covergen/data/hash.hpp"
+
+#include <covergen/errors.hpp>
+
+#include <ATen/ops/empty.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstring>
+
+namespace covergen::data {
+
+// ---- conditions -------------------------------------------------------------
+
+ConditionSpec ConditionSpec::parse(const std::string& text) {
+  ConditionSpec s;
+  if (text.empty() || text == "none") return s;
+  if (text == "genre") { s.kind = Kind::genre; return s; }
+  const std::string prefix = "attributes:";
+  if (text.rfind(prefix, 0) == 0) {
+    s.kind = Kind::attributes;
+    std::string rest = text.substr(prefix.size());
+    std::size_t pos = 0;
+    while (pos <= rest.size()) {
+      const auto comma = rest.find(',', pos);
+      std::string name = rest.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+      name.erase(0, name.find_first_not_of(' '));
+      name.erase(name.find_last_not_of(' ') + 1);
+      if (name.empty()) throw InputError("--condition '" + text + "': empty attribute name");
+      if (std::find(s.attributes.begin(), s.attributes.end(), name) != s.attributes.end())
+        throw InputError("--condition '" + text + "': attribute '" + name + "' is listed twice");
+      s.attributes.push_back(name);
+      if (comma == std::string::npos) break;
+      pos = comma + 1;
+    }
+    return s;
+  }
+  throw InputError("unknown condition '" + text + "' (expected none, genre or attributes:NAME,NAME,...)");
+}
+
+std::string ConditionSpec::to_string() const {
+  switch (kind) {
+    case Kind::none: return "none";
+    case Kind::genre: return "genre";
+    case Kind::embedding: return "embedding";
+    case Kind::attributes: {
+      std::string s = "attributes:";
+      for (std::size_t i = 0; i < attributes.size(); ++i) s += (i ? "," : "") + attributes[i];
+      return s;
+    }
+  }
+  return "?";
+}
+
+Conditions make_conditions(const Dataset& ds, const ConditionSpec& spec) {
+  Conditions c;
+  const std::size_t n = ds.size();
+  switch (spec.kind) {
+    case ConditionSpec::Kind::none: break;
+    case ConditionSpec::Kind::genre: {
+      if (ds.spec().genre_column.empty() || ds.genres().empty())
+        throw InputError(ds.csv_path().string(), "conditioning on genre needs a genre column (the spec's columns.genre)");
+      c.names = ds.genres();
+      c.dim = c.names.size();
+      c.values.assign(n * c.dim, 0.0f);
+      for (std::size_t i = 0; i < n; ++i) c.values[i * c.dim + static_cast<std::size_t>(ds.tracks()[i].genre)] = 1.0f;
+      break;
+    }
+    case ConditionSpec::Kind::attributes: {
+      if (spec.attributes.empty()) throw InputError("attributes: no attribute names given");
+      std::vector<std::size_t> cols;
+      for (const auto& name : spec.attributes) cols.push_back(ds.attribute_index(name));
+      c.names = spec.attributes;
+      c.dim = cols.size();
+      c.mean.assign(c.dim, 0.0);
+      c.stddev.assign(c.dim, 1.0);
+      std::vector<std::size_t> fit = ds.indices(Split::train);
+      if (fit.size() < 2) {  // tiny datasets: fit on everything
+        fit.clear();
+        for (std::size_t i = 0; i < n; ++i) fit.push_back(i);
+      }
+      for (std::size_t a = 0; a < c.dim; ++a) {
+        double s = 0, s2 = 0;
+        for (std::size_t i : fit) s += ds.tracks()[i].attributes[cols[a]];
+        const double m = fit.empty() ? 0.0 : s / static_cast<double>(fit.size());
+        for (std::size_t i : fit) {
+          const double d = ds.tracks()[i].attributes[cols[a]] - m;
+          s2 += d * d;
+        }
+        const double sd = fit.size() > 1 ? std::sqrt(s2 / static_cast<double>(fit.size() - 1)) : 0.0;
+        c.mean[a] = m;
+        c.stddev[a] = sd > 1e-12 ? sd : 1.0;
+      }
+      c.values.resize(n * c.dim);
+      for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t a = 0; a < c.dim; ++a)
+          c.values[i * c.dim + a] = static_cast<float>((ds.tracks()[i].attributes[cols[a]] - c.mean[a]) / c.stddev[a]);
+      break;
+    }
+    case ConditionSpec::Kind::embedding: {
+      const at::Tensor& e = spec.embedding;
+      if (!e.defined() || e.dim() != 2 || static_cast<std::size_t>(e.size(0)) != n)
+        throw InputError("the embedding table must be [" + std::to_string(n) + ", D] (one row per track), got " +
+                         (e.defined() ? e.sizes().vec().size() == 2 ? "[" + std::to_string(e.size(0)) + ", " +
+                                                                           std::to_string(e.size(1)) + "]"
+                                                                     : std::string("another rank")
+                                      : std::string("none")));
+      const at::Tensor f = e.to(at::kCPU).to(at::kFloat).contiguous();
+      c.dim = static_cast<std::size_t>(f.size(1));
+      for (std::size_t d = 0; d < c.dim; ++d) c.names.push_back("e" + std::to_string(d));
+      c.values.assign(f.data_ptr<float>(), f.data_ptr<float>() + n * c.dim);
+      break;
+    }
+  }
+  return c;
+}
+
+// ---- loader ------------------------------------------------------------------
+
+Loader::Loader(const Dataset& dataset, const CoverCache& cache, Conditions conditions, LoaderOptions options)
+    : dataset_(dataset), cache_(cache), conditions_(std::move(conditions)), options_(options) {
+  if (!cache.is_open()) throw Error("the loader needs an open cover cache");
+  if (cache.count() != dataset.size())
+    throw Error(cache.file().string() + ": the cache has " + std::to_string(cache.count()) + " covers, the dataset " +
+                std::to_string(dataset.size()) + " tracks");
+  if (options_.batch_size == 0) throw InputError("--batch-size must be at least 1");
+  if (options_.world < 1 || options_.rank < 0 || options_.rank >= options_.world)
+    throw InputError("rank " + std::to_string(options_.rank) + " is not in [0, world=" + std::to_string(options_.world) + ")");
+  if (conditions_.dim && conditions_.values.size() != dataset.size() * conditions_.dim)
+    throw Error("the condition table does not match the dataset");
+  options_.prefetch = std::max(1, options_.prefetch);
+  for (std::size_t i = 0; i < dataset.size(); ++i)
+    if (dataset.tracks()[i].split == options_.split && cache.valid(i)) pool_.push_back(i);
+  pin_ = options_.device.is_cuda();
+}
+
+Loader::~Loader() { stop(); }
+
+std::size_t Loader::samples_per_epoch() const {
+  const std::size_t w = static_cast<std::size_t>(options_.world);
+  return pool_.size() / w;
+}
+
+std::size_t Loader::batches_per_epoch() const {
+  const std::size_t n = samples_per_epoch();
+  return options_.drop_last ? n / options_.batch_size : (n + options_.batch_size - 1) / options_.batch_size;
+}
+
+std::vector<std::size_t> Loader::epoch_order(std::int64_t epoch) const {
+  std::vector<std::size_t> perm = pool_;
+  if (options_.shuffle) {
+    Rng rng(derive_seed(options_.seed, static_cast<std::uint64_t>(epoch)));
+    for (std::size_t i = perm.size(); i > 1; --i) {
+      const std::size_t j = static_cast<std::size_t>(rng.below(i));
+      std::swap(perm[i - 1], perm[j]);
+    }
+  }
+  const std::size_t w = static_cast<std::size_t>(options_.world);
+  const std::size_t n = perm.size() - perm.size() % w;
+  std::vector<std::size_t> mine;
+  mine.reserve(n / w);
+  for (std::size_t k = static_cast<std::size_t>(options_.rank); k < n; k += w) mine.push_back(perm[k]);
+  return mine;
+}
+
+Batch Loader::build(std::size_t b) const {
+  const std::size_t begin = b * options_.batch_size;
+  const std::size_t count = std::min(options_.batch_size, order_.size() - begin);
+  const auto S = static_cast<std::int64_t>(cache_.size());
+  const auto B = static_cast<std::int64_t>(count);
+  const auto C = static_cast<std::int64_t>(conditions_.dim);
+  auto opts = at::TensorOptions().dtype(at::kFloat).pinned_memory(pin_);
+  Batch batch;
+  batch.images = at::empty({B, 3, S, S}, opts);
+  batch.conditions = at::empty({B, C}, opts);
+  batch.indices = at::empty({B}, at::TensorOptions().dtype(at::kLong).pinned_memory(pin_));
+  batch.epoch = epoch_;
+  batch.position = b;
+  static const auto lut = [] {
+    std::array<float, 256> t{};
+    for (int v = 0; v < 256; ++v) t[static_cast<std::size_t>(v)] = static_cast<float>(v) * (2.0f / 255.0f) - 1.0f;
+    return t;
+  }();
+  float* img = batch.images.data_ptr<float>();
+  float* cond = batch.conditions.data_ptr<float>();
+  std::int64_t* idx = batch.indices.data_ptr<std::int64_t>();
+  const std::size_t per = cache_.image_bytes();
+  for (std::size_t k = 0; k < count; ++k) {
+    const std::size_t t = order_[begin + k];
+    const std::uint8_t* src = cache_.image(t);
+    float* dst = img + k * per;
+    for (std::size_t p = 0; p < per; ++p) dst[p] = lut[src[p]];
+    if (C) std::memcpy(cond + k * conditions_.dim, conditions_.row(t), conditions_.dim * sizeof(float));
+    idx[k] = static_cast<std::int64_t>(t);
+  }
+  return batch;
+}
+
+void Loader::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  std::lock_guard<std::mutex> lock(mu_);
+  stopping_ = false;
+  ready_.clear();
+  error_ = nullptr;
+}
+
+void Loader::start(std::int64_t epoch, std::size_t position) {
+  stop();
+  order_ = epoch_order(epoch);
+  epoch_ = epoch;
+  end_ = batches_per_epoch();
+  next_build_ = next_take_ = std::min(position, end_);
+  for (int w = 0; w < options_.workers; ++w) threads_.emplace_back([this] { worker(); });
+}
+
+void Loader::worker() {
+  while (true) {
+    std::size_t b;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] {
+        return stopping_ || next_build_ >= end_ || next_build_ < next_take_ + static_cast<std::size_t>(options_.prefetch);
+      });
+      if (stopping_ || next_build_ >= end_) return;
+      b = next_build_++;
+    }
+    try {
+      Batch batch = build(b);
+      std::lock_guard<std::mutex> lock(mu_);
+      ready_.emplace(b, std::move(batch));
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!error_) error_ = std::current_exception();
+    }
+    cv_.notify_all();
+  }
+}
+
+bool Loader::next(Batch& out) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (next_take_ >= end_) return false;
+  const std::size_t b = next_take_;
+  if (threads_.empty()) {
+    ++next_take_;
+    lock.unlock();
+    out = build(b);
+  } else {
+    cv_.wait(lock, [&] { return error_ || ready_.count(b); });
+    if (error_) std::rethrow_exception(error_);
+    out = std::move(ready_[b]);
+    ready_.erase(b);
+    ++next_take_;
+    lock.unlock();
+    cv_.notify_all();
+  }
+  if (options_.device.is_cuda()) {
+    out.images = out.images.to(options_.device, /*non_blocking=*/true);
+    out.conditions = out.conditions.to(options_.device, /*non_blocking=*/true);
+  }
+  return true;
+}
+
+}  // namespace covergen::data

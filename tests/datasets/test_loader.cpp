@@ -1,0 +1,188 @@
+// ATen pulls in glog, whose CHECK(cond) would silently replace Catch's CHECK
+// (aborting instead of reporting): include it first and let Catch define CHECK.
+#include <ATen/ATen.h>
+#undef CHECK
+
+#include <catch2/catch.hpp>
+
+#include "test_support.hpp"
+
+#include <covergen/data/embeddings.hpp>
+#include <covergen/data/loader.hpp>
+#include <covergen/errors.hpp>
+
+#include <set>
+
+using namespace covergen::data;
+using covergen::test::make_image;
+using covergen::test::TempDir;
+using covergen::test::write_text;
+
+namespace {
+
+/// 60 tracks, 3 genres, attributes energy/tempo; track 4's cover is corrupt.
+struct Fixture {
+  TempDir dir{"loader"};
+  Dataset ds;
+  CoverCache cache;
+  Fixture() {
+    std::string csv = "id,genre,audio,cover,energy,tempo\n";
+    for (int i = 0; i < 60; ++i) {
+      const std::string id = "trk" + std::to_string(i);
+      write_text(dir / ("audio/" + id + ".mp3"), "x");
+      write_text(dir / ("covers/" + id + ".jpg"), i == 4 ? std::string("broken") : make_image(48, 40, ".jpg", 3, false, static_cast<std::uint32_t>(i)));
+      csv += id + "," + (i % 3 == 0 ? "a" : i % 3 == 1 ? "b" : "c") + ",audio/" + id + ".mp3,covers/" + id + ".jpg," +
+             std::to_string(0.01 * i) + "," + std::to_string(100 + i % 7) + "\n";
+    }
+    write_text(dir / "tracks.csv", csv);
+    write_text(dir / "dataset.json", R"({"attributes": ["energy", "tempo"], "split": {"val": 0.2, "test": 0.0}})");
+    ds = Dataset::open(dir.path());
+    CacheOptions o;
+    o.size = 32;
+    o.threads = 2;
+    cache = CoverCache::open_or_build(ds, o);
+  }
+};
+
+std::vector<std::int64_t> drain(Loader& loader, std::int64_t epoch, std::size_t from = 0) {
+  std::vector<std::int64_t> ids;
+  loader.start(epoch, from);
+  Batch b;
+  while (loader.next(b))
+    for (std::int64_t k = 0; k < b.indices.size(0); ++k) ids.push_back(b.indices[k].item<std::int64_t>());
+  return ids;
+}
+
+}  // namespace
+
+TEST_CASE("loader: batch shapes, ranges and contents match the cache") {
+  Fixture f;
+  LoaderOptions o;
+  o.batch_size = 8;
+  o.split = Split::train;
+  Loader loader(f.ds, f.cache, make_conditions(f.ds, ConditionSpec::parse("genre")), o);
+  // Track 4 (bad cover) never appears.
+  for (auto i : loader.pool()) CHECK(i != 4);
+  CHECK(loader.batches_per_epoch() == loader.pool().size() / 8);
+  loader.start(0);
+  Batch b;
+  std::size_t batches = 0;
+  while (loader.next(b)) {
+    ++batches;
+    REQUIRE(b.images.sizes() == at::IntArrayRef({8, 3, 32, 32}));
+    CHECK(b.images.scalar_type() == at::kFloat);
+    CHECK(b.images.min().item<float>() >= -1.0f);
+    CHECK(b.images.max().item<float>() <= 1.0f);
+    REQUIRE(b.conditions.sizes() == at::IntArrayRef({8, 3}));
+    CHECK(at::allclose(b.conditions.sum(1), at::ones({8})));
+    const auto t = static_cast<std::size_t>(b.indices[0].item<std::int64_t>());
+    CHECK(b.conditions[0][f.ds.tracks()[t].genre].item<float>() == 1.0f);
+    const std::uint8_t* px = f.cache.image(t);
+    CHECK(b.images[0][1][5][7].item<float>() == Approx(px[1 * 32 * 32 + 5 * 32 + 7] * 2.0 / 255.0 - 1.0));
+    CHECK(b.position == batches - 1);
+  }
+  CHECK(batches == loader.batches_per_epoch());
+}
+
+TEST_CASE("loader: attribute conditions are standardised on the train split") {
+  Fixture f;
+  auto c = make_conditions(f.ds, ConditionSpec::parse("attributes:tempo,energy"));
+  REQUIRE(c.dim == 2);
+  CHECK((c.names == std::vector<std::string>{"tempo", "energy"}));
+  double m0 = 0, m1 = 0;
+  auto train = f.ds.indices(Split::train);
+  for (auto i : train) { m0 += c.row(i)[0]; m1 += c.row(i)[1]; }
+  CHECK(m0 / train.size() == Approx(0.0).margin(1e-5));
+  CHECK(m1 / train.size() == Approx(0.0).margin(1e-5));
+  CHECK(c.stddev[1] > 0);
+  CHECK(c.row(10)[1] == Approx((0.1 - c.mean[1]) / c.stddev[1]));
+  CHECK_THROWS_AS(make_conditions(f.ds, ConditionSpec::parse("attributes:valence")), covergen::InputError);
+  CHECK_THROWS_AS(ConditionSpec::parse("mood"), covergen::InputError);
+  CHECK(make_conditions(f.ds, ConditionSpec::parse("none")).dim == 0);
+}
+
+TEST_CASE("loader: the order is determined by seed and epoch, resumable, whatever the workers") {
+  Fixture f;
+  LoaderOptions o;
+  o.batch_size = 5;
+  o.seed = 42;
+  o.workers = 3;
+  o.prefetch = 2;
+  Loader a(f.ds, f.cache, make_conditions(f.ds, {}), o);
+  o.workers = 0;
+  Loader b(f.ds, f.cache, make_conditions(f.ds, {}), o);
+  const auto e0 = drain(a, 0);
+  CHECK(e0 == drain(b, 0));
+  CHECK(e0 == drain(a, 0));
+  CHECK(e0 != drain(a, 1));
+  CHECK(e0.size() == a.batches_per_epoch() * 5);
+  std::set<std::int64_t> unique(e0.begin(), e0.end());
+  CHECK(unique.size() == e0.size());
+  // Resume at batch 3 of epoch 0: the rest of the same sequence.
+  const auto rest = drain(a, 0, 3);
+  CHECK(std::vector<std::int64_t>(e0.begin() + 15, e0.end()) == rest);
+  // Another seed, another order; no shuffle is file order.
+  o.seed = 43;
+  Loader c(f.ds, f.cache, make_conditions(f.ds, {}), o);
+  CHECK(drain(c, 0) != e0);
+  o.shuffle = false;
+  Loader d(f.ds, f.cache, make_conditions(f.ds, {}), o);
+  const auto plain = drain(d, 0);
+  CHECK(std::is_sorted(plain.begin(), plain.end()));
+}
+
+TEST_CASE("loader: rank/world shards are disjoint, equal and cover the epoch") {
+  Fixture f;
+  LoaderOptions o;
+  o.batch_size = 4;
+  o.seed = 7;
+  o.world = 3;
+  o.drop_last = false;
+  std::set<std::int64_t> seen;
+  std::size_t total = 0, per = 0;
+  for (int r = 0; r < 3; ++r) {
+    o.rank = r;
+    Loader l(f.ds, f.cache, make_conditions(f.ds, {}), o);
+    const auto ids = drain(l, 2);
+    if (r == 0) per = ids.size();
+    CHECK(ids.size() == per);
+    total += ids.size();
+    for (auto i : ids) CHECK(seen.insert(i).second);
+  }
+  Loader any(f.ds, f.cache, make_conditions(f.ds, {}), o);
+  CHECK(total == any.pool().size() - any.pool().size() % 3);
+  o.rank = 3;
+  CHECK_THROWS_AS(Loader(f.ds, f.cache, make_conditions(f.ds, {}), o), covergen::InputError);
+}
+
+TEST_CASE("embeddings: computed once per encoder file and reused; a new encoder file recomputes") {
+  Fixture f;
+  write_text(f.dir / "enc1.pt", "encoder one");
+  write_text(f.dir / "enc2.pt", "encoder two");
+  EmbeddingCache cache;
+  int calls = 0;
+  auto compute = [&](const Dataset& d) {
+    ++calls;
+    return at::arange(static_cast<std::int64_t>(d.size()) * 4, at::kFloat).reshape({static_cast<std::int64_t>(d.size()), 4});
+  };
+  bool computed = false;
+  auto e1 = cache.get_or_compute(f.ds, f.dir / "enc1.pt", compute, &computed);
+  CHECK(computed);
+  auto e1b = cache.get_or_compute(f.ds, f.dir / "enc1.pt", compute, &computed);
+  CHECK_FALSE(computed);
+  CHECK(at::equal(e1, e1b));
+  cache.get_or_compute(f.ds, f.dir / "enc2.pt", compute, &computed);
+  CHECK(computed);
+  CHECK(calls == 2);
+  ConditionSpec spec;
+  spec.kind = ConditionSpec::Kind::embedding;
+  spec.embedding = e1;
+  auto c = make_conditions(f.ds, spec);
+  CHECK(c.dim == 4);
+  CHECK(c.row(3)[2] == 14.0f);
+  spec.embedding = e1.slice(0, 0, 5);
+  CHECK_THROWS_AS(make_conditions(f.ds, spec), covergen::InputError);
+  auto wrong = [](const Dataset&) { return at::zeros({3, 2}); };
+  write_text(f.dir / "enc3.pt", "encoder three");
+  CHECK_THROWS_AS(cache.get_or_compute(f.ds, f.dir / "enc3.pt", wrong), covergen::InputError);
+}
