@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <system_error>
 
 namespace fs = std::filesystem;
@@ -127,6 +128,8 @@ AudioInfo AudioDecoder::decode(const fs::path& path, const MonoSink& sink, const
     const float* src = buf.data() + start * ch;
     if (ch == 1) {
       std::memcpy(mono.data(), src, n * sizeof(float));
+    } else if (ch == 2) {
+      for (std::size_t i = 0; i < n; ++i) mono[i] = (src[2 * i] + src[2 * i + 1]) / 2.0f;
     } else {
       // np.mean over channels of float32: sequential float32 sum, then one division.
       const float inv_count = static_cast<float>(ch);
@@ -137,7 +140,10 @@ AudioInfo AudioDecoder::decode(const fs::path& path, const MonoSink& sink, const
         mono[i] = s / inv_count;
       }
     }
-    for (std::size_t i = 0; i < n; ++i) {
+    // Branch-free scan first (NaN fails the comparison, Inf exceeds FLT_MAX).
+    bool all_finite = true;
+    for (std::size_t i = 0; i < n; ++i) all_finite &= std::abs(mono[i]) <= std::numeric_limits<float>::max();
+    for (std::size_t i = 0; !all_finite && i < n; ++i) {
       if (!std::isfinite(mono[i])) {
         if (options_.nonfinite == NonFinitePolicy::reject) {
           throw InputError(path.string(), "contains NaN or Inf samples (first at frame " +

@@ -196,30 +196,53 @@ double sum_squares(const float* x, std::int64_t n) {
 }
 
 // The q smallest values of x[0..n) into low[0..q) and the q largest into high[0..q),
-// both ascending (q <= n).
-void select_extremes(const float* x, int n, int q, float* low, float* high) {
-  std::copy(x, x + q, low);
+// both ascending (q <= n); what np.sort(band)[:q] and [-q:] give.
+// Spectra fall with frequency, so the low side is scanned from the top of the band
+// and the high side from the bottom: the running bounds tighten after a few values,
+// and whole blocks of 8 are then dismissed by one branch-free min/max test.
+void select_low(const float* x, int n, int q, float* low) {
+  for (int i = 0; i < q; ++i) low[i] = x[n - 1 - i];
   std::sort(low, low + q);
-  std::copy(low, low + q, high);
-  for (int i = q; i < n; ++i) {
-    const float v = x[i];
-    if (v < low[q - 1]) {
-      int j = q - 1;
-      while (j > 0 && low[j - 1] > v) {
-        low[j] = low[j - 1];
-        --j;
-      }
-      low[j] = v;
+  auto insert = [&](float v) {
+    if (!(v < low[q - 1])) return;
+    int j = q - 1;
+    while (j > 0 && low[j - 1] > v) {
+      low[j] = low[j - 1];
+      --j;
     }
-    if (v > high[0]) {
-      int j = 0;
-      while (j + 1 < q && high[j + 1] < v) {
-        high[j] = high[j + 1];
-        ++j;
-      }
-      high[j] = v;
-    }
+    low[j] = v;
+  };
+  int end = n - q;  // x[0, end) still to scan, from the top down
+  for (; end >= 8; end -= 8) {
+    const float* b = x + end - 8;
+    float mn = b[0];
+    for (int k = 1; k < 8; ++k) mn = std::min(mn, b[k]);
+    if (mn >= low[q - 1]) continue;
+    for (int k = 7; k >= 0; --k) insert(b[k]);
   }
+  for (int i = end - 1; i >= 0; --i) insert(x[i]);
+}
+
+void select_high(const float* x, int n, int q, float* high) {
+  std::copy(x, x + q, high);
+  std::sort(high, high + q);
+  auto insert = [&](float v) {
+    if (!(v > high[0])) return;
+    int j = 0;
+    while (j + 1 < q && high[j + 1] < v) {
+      high[j] = high[j + 1];
+      ++j;
+    }
+    high[j] = v;
+  };
+  int i = q;
+  for (; i + 8 <= n; i += 8) {
+    float mx = x[i];
+    for (int k = 1; k < 8; ++k) mx = std::max(mx, x[i + k]);
+    if (mx <= high[0]) continue;
+    for (int k = 0; k < 8; ++k) insert(x[i + k]);
+  }
+  for (; i < n; ++i) insert(x[i]);
 }
 
 // --------------------------------------------------------------------------------------
@@ -513,7 +536,8 @@ Features FeatureExtractor::compute(const float* y, std::size_t n_samples) {
       // insertion buffers instead of sorting the band (what np.sort + slice gives).
       float* low = im.scratch.data();
       float* high = low + q;
-      select_extremes(mg + band.first, cnt, q, low, high);
+      select_low(mg + band.first, cnt, q, low);
+      select_high(mg + band.first, cnt, q, high);
       float lo = 0, hi = 0;
       for (int i = 0; i < q; ++i) lo += low[i];   // ascending, as numpy sums sortedr[:idx]
       for (int i = 0; i < q; ++i) hi += high[i];  // ascending, as numpy sums sortedr[-idx:]

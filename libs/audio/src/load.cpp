@@ -30,7 +30,7 @@ Audio load(const std::filesystem::path& path, const LoadOptions& options) {
           // reserve from the header estimate (an estimate only; the vector grows if needed)
           if (info.header_frames > 0 && info.header_frames < (std::int64_t(1) << 28))
             a.samples.reserve(static_cast<std::size_t>(
-                resampled_length(info.header_frames, info.sample_rate, options.sample_rate) + 1024));
+                resampled_length(info.header_frames, info.sample_rate, options.sample_rate) + 16));
         } else if (info.header_frames > 0 && info.header_frames < (std::int64_t(1) << 28)) {
           a.samples.reserve(static_cast<std::size_t>(info.header_frames));
         }

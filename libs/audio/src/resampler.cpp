@@ -75,7 +75,8 @@ class SoxrResampler final : public StreamBase {
  protected:
   void feed(const float* in, std::size_t n, std::vector<float>& out) override {
     // librosa's python-soxr feeds chunks of 48000 * in/out input frames; soxr's
-    // output does not depend on the chunking, we keep the same anyway.
+    // output does not depend on the chunking, we keep the same anyway. Output goes
+    // through a small scratch buffer so `out` never grows past what was produced.
     const std::size_t chunk = std::max<std::size_t>(1, static_cast<std::size_t>(48000.0 * in_rate_ / out_rate_));
     std::size_t pos = 0;
     while (pos < n) {
@@ -83,13 +84,11 @@ class SoxrResampler final : public StreamBase {
       std::size_t used_total = 0;
       while (used_total < len) {
         const std::size_t room = static_cast<std::size_t>((len - used_total) * out_rate_ / in_rate_) + 64;
-        const std::size_t old = out.size();
-        out.resize(old + room);
+        if (buf_.size() < room) buf_.resize(room);
         std::size_t idone = 0, odone = 0;
-        soxr_error_t e = soxr_process(h_, in + pos + used_total, len - used_total, &idone, out.data() + old,
-                                      room, &odone);
-        out.resize(old + odone);
+        soxr_error_t e = soxr_process(h_, in + pos + used_total, len - used_total, &idone, buf_.data(), room, &odone);
         if (e) throw Error(std::string("soxr_process failed: ") + e);
+        out.insert(out.end(), buf_.data(), buf_.data() + odone);
         used_total += idone;
         if (idone == 0 && odone == 0) break;  // cannot happen with room > 0; avoid spinning
       }
@@ -97,20 +96,19 @@ class SoxrResampler final : public StreamBase {
     }
   }
   void flush(std::vector<float>& out) override {
+    if (buf_.size() < 16384) buf_.resize(16384);
     for (;;) {
-      const std::size_t room = 16384;
-      const std::size_t old = out.size();
-      out.resize(old + room);
       std::size_t odone = 0;
-      soxr_error_t e = soxr_process(h_, nullptr, 0, nullptr, out.data() + old, room, &odone);
-      out.resize(old + odone);
+      soxr_error_t e = soxr_process(h_, nullptr, 0, nullptr, buf_.data(), buf_.size(), &odone);
       if (e) throw Error(std::string("soxr_process (flush) failed: ") + e);
-      if (odone < room) break;
+      out.insert(out.end(), buf_.data(), buf_.data() + odone);
+      if (odone < buf_.size()) break;
     }
   }
 
  private:
   soxr_t h_ = nullptr;
+  std::vector<float> buf_;
 };
 
 class SrcResampler final : public StreamBase {
