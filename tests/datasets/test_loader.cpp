@@ -84,6 +84,27 @@ TEST_CASE("loader: batch shapes, ranges and contents match the cache") {
   CHECK(batches == loader.batches_per_epoch());
 }
 
+TEST_CASE("loader: a batch (or a view of it) that the caller keeps is never overwritten") {
+  Fixture f;
+  LoaderOptions o;
+  o.batch_size = 4;
+  o.workers = 2;
+  o.prefetch = 1;
+  Loader loader(f.ds, f.cache, make_conditions(f.ds, {}), o);
+  loader.start(0);
+  Batch first;
+  REQUIRE(loader.next(first));
+  const at::Tensor view = first.images.slice(0, 0, 2);
+  const at::Tensor snapshot = view.clone();
+  const auto first_ids = first.indices.clone();
+  first = Batch{};  // the batch itself is dropped, the view is kept
+  Batch b;
+  std::size_t n = 0;
+  while (loader.next(b)) ++n;
+  CHECK(n + 1 == loader.batches_per_epoch());
+  CHECK(at::equal(view, snapshot));
+}
+
 TEST_CASE("loader: attribute conditions are standardised on the train split") {
   Fixture f;
   auto c = make_conditions(f.ds, ConditionSpec::parse("attributes:tempo,energy"));

@@ -136,7 +136,7 @@ DatasetSpec DatasetSpec::parse(const std::string& text, const fs::path& root, co
       if (v.empty()) throw InputError(origin.string(), "'columns." + it.key() + "' is empty");
       if (it.key() == "id") spec.id_column = v;
       else if (it.key() == "genre") spec.genre_column = v;
-      else if (it.key() == "audio") { spec.audio = {v, {}}; audio_col = true; }
+      else if (it.key() == "audio") { spec.audio = {v, {}}; audio_col = true; spec.audio_given = true; }
       else if (it.key() == "cover") { spec.cover = {v, {}}; cover_col = true; }
       else
         throw InputError(origin.string(), "unknown key 'columns." + it.key() + "' (known: id, audio, cover, genre)");
@@ -150,6 +150,7 @@ DatasetSpec DatasetSpec::parse(const std::string& text, const fs::path& root, co
       if (it.key() == "audio") {
         if (audio_col) throw InputError(origin.string(), "audio is given both as 'columns.audio' and 'templates.audio'");
         spec.audio = {{}, v};
+        spec.audio_given = true;
       } else if (it.key() == "cover") {
         if (cover_col) throw InputError(origin.string(), "cover is given both as 'columns.cover' and 'templates.cover'");
         spec.cover = {{}, v};
@@ -286,6 +287,9 @@ Dataset Dataset::open(const DatasetSpec& spec_in, const DatasetOptions& options)
                                    "; its columns are: " + header_list);
     return static_cast<std::size_t>(c);
   };
+  // Image-only datasets: no audio column at all is fine when audio is optional.
+  if (!spec.require_audio && !spec.audio_given && !spec.audio.column.empty() && table.column(spec.audio.column) < 0)
+    spec.audio = {};
   const std::size_t id_col = need(spec.id_column, "the track id");
   const long genre_col = spec.genre_column.empty() ? -1L : static_cast<long>(need(spec.genre_column, "the genre"));
   const long audio_col = spec.audio.column.empty() ? -1L : static_cast<long>(need(spec.audio.column, "the audio path"));
@@ -349,8 +353,9 @@ Dataset Dataset::open(const DatasetSpec& spec_in, const DatasetOptions& options)
     }
     if (!ok) continue;
     try {
-      const std::string audio = audio_col >= 0 ? rec.fields[static_cast<std::size_t>(audio_col)]
-                                               : expand_template(spec.audio.pattern, table.header, rec.fields, t.id, p.genre);
+      const std::string audio = audio_col >= 0            ? rec.fields[static_cast<std::size_t>(audio_col)]
+                                : spec.audio.pattern.empty() ? std::string()
+                                                             : expand_template(spec.audio.pattern, table.header, rec.fields, t.id, p.genre);
       const std::string cover = cover_col >= 0 ? rec.fields[static_cast<std::size_t>(cover_col)]
                                                : expand_template(spec.cover.pattern, table.header, rec.fields, t.id, p.genre);
       if (cover.empty()) { bad(t.id, "empty cover path"); continue; }

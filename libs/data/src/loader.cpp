@@ -166,17 +166,31 @@ std::vector<std::size_t> Loader::epoch_order(std::int64_t epoch) const {
   return mine;
 }
 
-Batch Loader::build(std::size_t b) const {
+Batch Loader::build(std::size_t b) {
   const std::size_t begin = b * options_.batch_size;
   const std::size_t count = std::min(options_.batch_size, order_.size() - begin);
   const auto S = static_cast<std::int64_t>(cache_.size());
   const auto B = static_cast<std::int64_t>(count);
   const auto C = static_cast<std::int64_t>(conditions_.dim);
-  auto opts = at::TensorOptions().dtype(at::kFloat).pinned_memory(pin_);
   Batch batch;
-  batch.images = at::empty({B, 3, S, S}, opts);
-  batch.conditions = at::empty({B, C}, opts);
-  batch.indices = at::empty({B}, at::TensorOptions().dtype(at::kLong).pinned_memory(pin_));
+  if (!pin_) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = recycle_.begin(); it != recycle_.end(); ++it) {
+      // Views (slices, reshapes) share the storage, not the tensor: check both.
+      auto sole = [](const at::Tensor& t) { return t.use_count() == 1 && t.storage().use_count() == 1; };
+      if (sole(it->images) && sole(it->conditions) && sole(it->indices) && it->images.size(0) == B) {
+        batch = std::move(*it);
+        recycle_.erase(it);
+        break;
+      }
+    }
+  }
+  if (!batch.images.defined()) {
+    auto opts = at::TensorOptions().dtype(at::kFloat).pinned_memory(pin_);
+    batch.images = at::empty({B, 3, S, S}, opts);
+    batch.conditions = at::empty({B, C}, opts);
+    batch.indices = at::empty({B}, at::TensorOptions().dtype(at::kLong).pinned_memory(pin_));
+  }
   batch.epoch = epoch_;
   batch.position = b;
   static const auto lut = [] {
@@ -249,19 +263,29 @@ bool Loader::next(Batch& out) {
   std::unique_lock<std::mutex> lock(mu_);
   if (next_take_ >= end_) return false;
   const std::size_t b = next_take_;
+  const std::size_t keep = static_cast<std::size_t>(options_.prefetch + options_.workers) + 2;
   if (threads_.empty()) {
     ++next_take_;
     lock.unlock();
     out = build(b);
+    lock.lock();
   } else {
     cv_.wait(lock, [&] { return error_ || ready_.count(b); });
     if (error_) std::rethrow_exception(error_);
     out = std::move(ready_[b]);
     ready_.erase(b);
     ++next_take_;
-    lock.unlock();
     cv_.notify_all();
   }
+  if (!pin_) {
+    if (recycle_.size() >= keep) recycle_.erase(recycle_.begin());
+    Batch held;
+    held.images = out.images;
+    held.conditions = out.conditions;
+    held.indices = out.indices;
+    recycle_.push_back(std::move(held));
+  }
+  lock.unlock();
   if (options_.device.is_cuda()) {
     out.images = out.images.to(options_.device, /*non_blocking=*/true);
     out.conditions = out.conditions.to(options_.device, /*non_blocking=*/true);

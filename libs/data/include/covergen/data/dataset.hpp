@@ -39,6 +39,7 @@ struct DatasetSpec {
   std::vector<std::pair<std::string, std::string>> attributes;
   double val_fraction = 0.1, test_fraction = 0.1;
   bool require_audio = true;         ///< a row whose audio file is missing is bad
+  bool audio_given = false;          ///< the spec named the audio column or template
 
   /// Reads `dir/dataset.json`, or `path` itself when it is a .json file. A folder
   /// without dataset.json gets the defaults above (columns id, audio, cover; genre

@@ -95,7 +95,7 @@ class Loader {
   const LoaderOptions& options() const { return options_; }
 
  private:
-  Batch build(std::size_t b) const;
+  Batch build(std::size_t b);
   void stop();
   void worker();
 
@@ -116,6 +116,11 @@ class Loader {
   bool stopping_ = false;
   std::exception_ptr error_;
   std::vector<std::thread> threads_;
+  /// CPU batches handed out earlier; one whose tensors nobody else holds any more
+  /// is refilled instead of allocating (fresh multi-MB buffers cost page faults that
+  /// dominate the copy). Not used for pinned memory, which torch's caching host
+  /// allocator recycles safely around asynchronous copies.
+  std::vector<Batch> recycle_;
 };
 
 }  // namespace covergen::data
