@@ -115,6 +115,12 @@ TEST_CASE("BatchNorm folded into the transposed convs matches eval-mode output",
     gen.channels_last = true;
     CHECK(max_abs(gen.generate(z, c), ref) < 1e-5);
     gen.channels_last = false;
+    gen.bf16 = true;  // bf16 convolutions: within a gray level of float32
+    const at::Tensor lowp = gen.generate(z, c);
+    CHECK(lowp.scalar_type() == at::kFloat);
+    CHECK(max_abs(lowp, ref) < 2e-2);
+    gen.bf16 = false;
+    CHECK(max_abs(gen.generate(z, c), ref) < 1e-5);
     // the folded cache notices weight changes
     {
       torch::NoGradGuard ng;

@@ -150,16 +150,17 @@ at::Tensor DcganGeneratorImpl::forward(const at::Tensor& z, const at::Tensor& c)
   return at::tanh(convs.back()->forward(x));
 }
 
-DcganGeneratorImpl::Folded DcganGeneratorImpl::fold() const {
+DcganGeneratorImpl::Folded DcganGeneratorImpl::fold(at::ScalarType dtype) const {
   Folded f;
+  f.dtype = dtype;
   for (std::size_t i = 0; i < convs.size(); ++i) {
     if (i < norms.size()) {
       auto wb = fold_batchnorm(convs[i]->weight, convs[i]->bias, *norms[i], /*transposed=*/true);
-      f.weights.push_back(wb.first);
-      f.biases.push_back(wb.second);
+      f.weights.push_back(wb.first.to(dtype));
+      f.biases.push_back(wb.second.to(dtype));
     } else {
-      f.weights.push_back(convs[i]->weight);
-      f.biases.push_back(convs[i]->bias);
+      f.weights.push_back(convs[i]->weight.to(dtype));
+      f.biases.push_back(convs[i]->bias.defined() ? convs[i]->bias.to(dtype) : at::Tensor());
     }
   }
   return f;
@@ -168,14 +169,36 @@ DcganGeneratorImpl::Folded DcganGeneratorImpl::fold() const {
 at::Tensor DcganGeneratorImpl::forward_folded(const at::Tensor& z, const at::Tensor& c, const Folded& f,
                                               bool channels_last) {
   TORCH_CHECK(f.weights.size() == convs.size(), "forward_folded: folded weights do not match the generator");
-  at::Tensor x = input(z, c);
+  at::Tensor x = input(z, c).to(f.dtype);
   for (std::size_t i = 0; i < convs.size(); ++i) {
     if (channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
-    x = convs[i]->forward_with(x, f.weights[i], f.biases[i]);
-    if (i + 1 < convs.size()) x.relu_();
-    else x.tanh_();
+    const bool last = i + 1 == convs.size();
+    const auto& o = convs[i]->options;
+    // bias + ReLU in one pass (at::_add_relu_) where the kernel exists (float32)
+    if (i == 0 && x.size(2) == 1 && x.size(3) == 1 && o.stride == 1 && o.padding == 0 && o.output_padding == 0 &&
+        x.scalar_type() == at::kFloat) {
+      // 1x1 input: the transposed conv is one GEMM, [N, in] x [in, out * k * k]
+      const at::Tensor& w = f.weights[i];
+      x = at::mm(x.flatten(1), w.reshape({w.size(0), -1})).view({x.size(0), w.size(1), w.size(2), w.size(3)});
+    } else {
+      x = conv_transpose2d(x, f.weights[i], {}, {o.stride, o.stride}, {o.padding, o.padding},
+                           {o.output_padding, o.output_padding}, o.mode);
+    }
+    const at::Tensor& b = f.biases[i];
+    if (!last) {
+      if (b.defined() && x.scalar_type() == at::kFloat) {
+        at::_add_relu_(x, b.view({1, -1, 1, 1}));
+      } else {
+        if (b.defined()) x.add_(b.view({1, -1, 1, 1}));
+        x.relu_();
+      }
+    } else {
+      if (b.defined()) x.add_(b.view({1, -1, 1, 1}));
+      x = x.to(at::kFloat).contiguous();
+      x.tanh_();
+    }
   }
-  return x.contiguous();
+  return x;
 }
 
 // ---- discriminator --------------------------------------------------------------
@@ -292,8 +315,9 @@ at::Tensor DcganConditionalGenerator::generate(const at::Tensor& z, const at::Te
     c10::InferenceMode guard;
     if (fold_batchnorm) {
       auto key = state_key();
+      key.push_back(bf16);
       if (key != folded_key_) {
-        folded_ = module_->fold();
+        folded_ = module_->fold(bf16 ? at::kBFloat16 : at::kFloat);
         folded_key_ = std::move(key);
       }
       out = module_->forward_folded(zz, cc, folded_, channels_last);

@@ -53,8 +53,19 @@ class WganGp : public covergen::nn::DcganFamilyModel {
       torch::NoGradGuard no_grad;
       fake = G_->forward(b.z, b.fake_cond);
     }
-    const at::Tensor d_real = D_->forward(b.real, b.real_cond).mean();
-    const at::Tensor d_fake = D_->forward(fake, b.fake_cond).mean();
+    at::Tensor d_real, d_fake;
+    if (config_.d_norm == "batch") {
+      d_real = D_->forward(b.real, b.real_cond).mean();
+      d_fake = D_->forward(fake, b.fake_cond).mean();
+    } else {
+      // The critic treats samples independently (layer norm or none): one forward over
+      // [real; fake] instead of two (fewer, larger convolutions).
+      const std::int64_t n = b.real.size(0);
+      const at::Tensor c = config_.condition_dim > 0 ? at::cat({b.real_cond, b.fake_cond}) : at::Tensor();
+      const at::Tensor both = D_->forward(at::cat({b.real, fake}), c);
+      d_real = both.narrow(0, 0, n).mean();
+      d_fake = both.narrow(0, n, fake.size(0)).mean();
+    }
     const at::Tensor w_dist = d_real - d_fake;
     at::Tensor loss = -w_dist;
     at::Tensor gp;

@@ -65,11 +65,14 @@ class DcganGeneratorImpl : public torch::nn::Cloneable<DcganGeneratorImpl> {
   at::Tensor forward(const at::Tensor& z, const at::Tensor& c);
 
   /// BatchNorm folded into the preceding transposed convs: one (weight, bias) per conv.
+  /// `dtype` kBFloat16 keeps bf16 copies for a bf16 forward (float32 otherwise).
   struct Folded {
     std::vector<at::Tensor> weights, biases;
+    at::ScalarType dtype = at::kFloat;
   };
-  Folded fold() const;
-  /// Eval-mode forward with folded weights (identical to eval forward up to rounding).
+  Folded fold(at::ScalarType dtype = at::kFloat) const;
+  /// Eval-mode forward with folded weights (identical to eval forward up to rounding;
+  /// in bf16 when folded so, float32 output either way). Not differentiable.
   at::Tensor forward_folded(const at::Tensor& z, const at::Tensor& c, const Folded& folded,
                             bool channels_last = false);
 
@@ -129,6 +132,9 @@ class DcganConditionalGenerator : public ConditionalGenerator {
   /// Generation knobs (measured in docs/performance.md).
   bool fold_batchnorm = true;
   bool channels_last = false;
+  /// Run the convolutions in bfloat16 (oneDNN, AVX512-BF16): faster, image error
+  /// ~1e-3 (measured in docs/performance.md); float32 output. Off by default.
+  bool bf16 = false;
   /// Return the InferenceMode tensor itself (saves one copy; such a tensor cannot be
   /// used in autograd later). Off by default.
   bool return_inference_tensor = false;
