@@ -76,9 +76,11 @@ TEST_CASE("images: the header probe reads JPEG, PNG and WebP dimensions") {
   CHECK(h.channels == 4);
   REQUIRE(probe_image(make_image(50, 60, ".png", 3, true), h, err));
   CHECK(h.bit_depth == 16);
-  REQUIRE(probe_image(make_cmyk_jpeg(40, 30), h, err));
-  CHECK(h.cmyk);
-  CHECK(h.width == 40);
+  if (const auto cmyk = make_cmyk_jpeg(40, 30); !cmyk.empty()) {
+    REQUIRE(probe_image(cmyk, h, err));
+    CHECK(h.cmyk);
+    CHECK(h.width == 40);
+  }
   if (cv::haveImageWriter(".webp")) {
     REQUIRE(probe_image(make_image(70, 90, ".webp"), h, err));
     CHECK(h.format == ImageFormat::webp);
@@ -124,7 +126,12 @@ TEST_CASE("images: grayscale, alpha, 16-bit and CMYK are converted") {
   REQUIRE(shallow.ok);
   for (int c = 0; c < 3; ++c) CHECK(mean(deep, 32, c, 0, 32) == Approx(mean(shallow, 32, c, 0, 32)).margin(1.0));
 
-  auto cmyk = run(make_cmyk_jpeg(64, 64));
+  const std::string cmyk_bytes = make_cmyk_jpeg(64, 64);
+  if (cmyk_bytes.empty()) {
+    WARN("built without libjpeg (install libjpeg-dev): the CMYK JPEG check is skipped");
+    return;
+  }
+  auto cmyk = run(cmyk_bytes);
   REQUIRE(cmyk.ok);
   // Left half cyan ink: R low, G and B high; right half paper white.
   CHECK(mean(cmyk, 32, 0, 0, 12) < 60);

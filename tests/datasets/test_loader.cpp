@@ -176,7 +176,7 @@ TEST_CASE("loader: rank/world shards are disjoint, equal and cover the epoch") {
   CHECK_THROWS_AS(Loader(f.ds, f.cache, make_conditions(f.ds, {}), o), covergen::InputError);
 }
 
-TEST_CASE("embeddings: computed once per encoder file and reused; a new encoder file recomputes") {
+TEST_CASE("embeddings: computed once per encoder file and reused, a new encoder file recomputes") {
   Fixture f;
   write_text(f.dir / "enc1.pt", "encoder one");
   write_text(f.dir / "enc2.pt", "encoder two");

@@ -26,7 +26,8 @@ std::string read_bytes(const std::filesystem::path& path);
 /// ".png" or ".webp"; `channels` 1, 3 or 4; `depth16` writes 16-bit PNG.
 std::string make_image(int w, int h, const std::string& ext, int channels = 3, bool depth16 = false,
                        std::uint32_t seed = 1);
-/// A CMYK JPEG (libjpeg, Adobe inverted convention as Photoshop writes it).
+/// A CMYK JPEG (libjpeg, Adobe inverted convention as Photoshop writes it); empty
+/// when the tests were built without libjpeg.
 std::string make_cmyk_jpeg(int w, int h);
 
 }  // namespace covergen::test
