@@ -7,6 +7,7 @@
 #include <covergen/data/dataset.hpp>
 #include <covergen/data/hash.hpp>
 #include <covergen/data/image_cache.hpp>
+#include <covergen/data/loader.hpp>
 #include <covergen/device.hpp>
 #include <covergen/engine/trainer.hpp>
 #include <covergen/errors.hpp>
@@ -38,15 +39,15 @@ struct TrainCliOptions {
 };
 
 // Conditions of the training tracks plus how to rebuild them at generation time.
-struct Conditions {
+struct TrainConditions {
   at::Tensor per_track;  // [N, C] float32 over the dataset's tracks, or undefined
   json meta;
   at::Tensor grid;  // [R, C] fixed rows for the sample grid
 };
 
-Conditions make_conditions(const std::string& spec, const data::Dataset& ds, const std::vector<std::size_t>& train,
-                           int threads) {
-  Conditions c;
+TrainConditions build_conditions(const std::string& spec, const data::Dataset& ds, const std::vector<std::size_t>& train,
+                                int threads) {
+  TrainConditions c;
   const auto n = static_cast<std::int64_t>(ds.size());
   if (spec == "none") {
     c.meta = {{"mode", "none"}};
@@ -109,31 +110,39 @@ Conditions make_conditions(const std::string& spec, const data::Dataset& ds, con
   throw covergen::InputError("--condition " + spec + ": expected genre, attributes:NAME[,NAME...], audio:FEATURE[,FEATURE...] or none");
 }
 
-// Batches from the memory-mapped cover cache, reshuffled each epoch by (seed,
-// epoch); the position (epoch, cursor) is the resumable state.
-class CacheBatches : public covergen::engine::BatchSource {
+// Batches from the data loader (prefetching worker threads over the memory-mapped
+// cover cache, reshuffled per epoch by seed); the resumable state is the loader's
+// (epoch, next batch) plus the number of fake-condition draws.
+class LoaderBatches : public covergen::engine::BatchSource {
  public:
-  CacheBatches(const data::CoverCache& cache, std::vector<std::size_t> items, at::Tensor conditions, std::uint64_t seed)
-      : cache_(cache), items_(std::move(items)), cond_(std::move(conditions)), seed_(seed) {
-    shuffle();
+  LoaderBatches(const data::Dataset& ds, const data::CoverCache& cache, const at::Tensor& per_track,
+                std::vector<std::size_t> train, std::int64_t batch, std::uint64_t seed, c10::Device device)
+      : items_(std::move(train)), cond_(per_track), seed_(seed), batch_(batch) {
+    data::ConditionSpec spec;
+    if (per_track.defined()) {
+      spec.kind = data::ConditionSpec::Kind::embedding;
+      spec.embedding = per_track;
+    }
+    data::LoaderOptions lo;
+    lo.batch_size = static_cast<std::size_t>(batch);
+    lo.seed = seed;
+    lo.device = device;
+    loader_ = std::make_unique<data::Loader>(ds, cache, data::make_conditions(ds, spec), lo);
+    if (loader_->batches_per_epoch() == 0)
+      throw covergen::InputError(ds.csv_path().string(), "fewer training covers (" +
+                                                             std::to_string(loader_->samples_per_epoch()) +
+                                                             ") than one batch (" + std::to_string(batch) + "); lower --batch");
+    loader_->start(epoch_, position_);
   }
   covergen::engine::Batch next(std::int64_t n) override {
-    const int s = cache_.size();
-    auto images = at::empty({n, 3, s, s}, at::kByte);
-    std::vector<std::int64_t> idx(static_cast<std::size_t>(n));
-    for (std::int64_t i = 0; i < n; ++i) {
-      if (cursor_ == order_.size()) {
-        ++epoch_;
-        cursor_ = 0;
-        shuffle();
-      }
-      idx[i] = static_cast<std::int64_t>(order_[cursor_++]);
-      std::memcpy(images[i].data_ptr<std::uint8_t>(), cache_.image(static_cast<std::size_t>(idx[i])), cache_.image_bytes());
-    }
-    covergen::engine::Batch b;
-    b.images = images.to(at::kFloat).div_(127.5).sub_(1.0);
-    if (cond_.defined()) b.conditions = cond_.index_select(0, at::tensor(idx));
-    return b;
+    if (n != batch_) throw covergen::Error("internal: batch size changed during training");
+    data::Batch b;
+    while (!loader_->next(b)) loader_->start(++epoch_, position_ = 0);
+    ++position_;
+    covergen::engine::Batch out;
+    out.images = b.images;
+    if (cond_.defined()) out.conditions = b.conditions;
+    return out;
   }
   at::Tensor sample_conditions(std::int64_t n) override {
     if (!cond_.defined()) return {};
@@ -142,13 +151,13 @@ class CacheBatches : public covergen::engine::BatchSource {
     return cond_.index_select(0, at::tensor(idx));
   }
   std::string state() const override {
-    return json{{"epoch", epoch_}, {"cursor", cursor_}, {"draws", draws_}}.dump();
+    return json{{"epoch", epoch_}, {"position", position_}, {"draws", draws_}}.dump();
   }
   void restore(const std::string& text) override {
     auto j = json::parse(text);
     epoch_ = j.at("epoch");
-    cursor_ = j.at("cursor");
-    shuffle();
+    position_ = j.at("position");
+    loader_->start(epoch_, position_);
     cond_rng_ = data::Rng(data::derive_seed(seed_, 0xC0DE));
     draws_ = 0;
     const std::uint64_t target = j.at("draws");
@@ -156,21 +165,17 @@ class CacheBatches : public covergen::engine::BatchSource {
   }
 
  private:
-  void shuffle() {
-    order_ = items_;
-    data::Rng rng(data::derive_seed(seed_, static_cast<std::uint64_t>(epoch_)));
-    for (std::size_t i = order_.size(); i > 1; --i) std::swap(order_[i - 1], order_[rng.below(i)]);
-  }
   std::size_t pick() {
     ++draws_;
     return static_cast<std::size_t>(cond_rng_.below(items_.size()));
   }
-  const data::CoverCache& cache_;
-  std::vector<std::size_t> items_, order_;
+  std::vector<std::size_t> items_;
   at::Tensor cond_;
   std::uint64_t seed_;
+  std::int64_t batch_;
+  std::unique_ptr<data::Loader> loader_;
   std::int64_t epoch_ = 0;
-  std::size_t cursor_ = 0;
+  std::size_t position_ = 0;
   data::Rng cond_rng_{data::derive_seed(seed_, 0xC0DE)};
   std::uint64_t draws_ = 0;
 };
@@ -189,7 +194,7 @@ void run(const TrainCliOptions& o) {
   for (std::size_t i : ds.indices(data::Split::train))
     if (cache.valid(i)) train.push_back(i);
   if (train.empty()) throw covergen::InputError(o.data_dir, "no usable training covers");
-  Conditions cond = make_conditions(o.condition, ds, train, o.threads);
+  TrainConditions cond = build_conditions(o.condition, ds, train, o.threads);
 
   json cfg = json::parse(o.gan_config);
   cfg["image_size"] = o.image_size;
@@ -211,7 +216,7 @@ void run(const TrainCliOptions& o) {
   json meta = cond.meta;
   meta["dataset"] = fs::absolute(o.data_dir).string();
   t.condition_meta_json = meta.dump();
-  CacheBatches batches(cache, train, cond.per_track, o.seed);
+  LoaderBatches batches(ds, cache, cond.per_track, train, o.batch, o.seed, device);
   covergen::cli::log(o.common, "covergen: training " + model->plugin_name() + " on " + std::to_string(train.size()) +
                                    " covers at " + std::to_string(o.image_size) + "px, condition " + o.condition +
                                    ", device " + covergen::device_string(device));

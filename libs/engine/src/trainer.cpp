@@ -120,7 +120,11 @@ struct Trainer::Impl {
   void update_ema() {
     if (!ema) return;
     at::NoGradGuard ng;
-    const double beta = model->ema_beta();
+    // Ramp-up (as StyleGAN2-ADA does): early on the average follows the live
+    // weights closely, so short runs and early sample grids are not stuck near
+    // the random initialisation. step is the number of steps already done.
+    const double ramp = (1.0 + static_cast<double>(step)) / (10.0 + static_cast<double>(step));
+    const double beta = std::min(model->ema_beta(), ramp);
     auto live = model->generator().named_tensors();
     auto avg = ema->named_tensors();
     for (std::size_t i = 0; i < avg.size(); ++i) {

@@ -77,7 +77,8 @@ class GanModel : public PluginObject {
   /// optimiser. Returns the losses to log (finite values; the engine checks).
   virtual LossStats run_phase(std::size_t phase, const PhaseBatch& batch, const PhaseContext& ctx) = 0;
 
-  /// EMA decay per step for the generator's weights; 0 disables EMA.
+  /// EMA decay per step for the generator's weights (the engine ramps it up from
+  /// (1+step)/(10+step) early in training); 0 disables EMA.
   virtual double ema_beta() const { return 0.999; }
   /// Switches between training and evaluation behaviour (BatchNorm etc.).
   virtual void set_training(bool training) = 0;
