@@ -152,13 +152,10 @@ bool jpeg_has_eoi(const unsigned char* d, std::size_t n) {
   return false;
 }
 
-void set_opencv_pixel_limit() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    // A backstop behind probe_image(): OpenCV reads this once, on its first decode.
-    ::setenv("OPENCV_IO_MAX_IMAGE_PIXELS", "100000000", 0);
-  });
-}
+// A backstop behind probe_image(): OpenCV reads OPENCV_IO_MAX_IMAGE_PIXELS once, on its
+// first decode. Set when the library loads (single-threaded; setenv is not thread-safe),
+// unless the user set it.
+const bool opencv_pixel_limit_set = [] { return ::setenv("OPENCV_IO_MAX_IMAGE_PIXELS", "100000000", 0) == 0; }();
 
 bool check_header(std::string_view bytes, const ImageLimits& limits, ImageHeader& h, std::string& error) {
   if (bytes.empty()) { error = "empty file (0 bytes)"; return false; }
@@ -188,7 +185,7 @@ bool check_header(std::string_view bytes, const ImageLimits& limits, ImageHeader
 bool decode_to_rgb(std::string_view bytes, int target, cv::Mat& rgb, std::string& error, const ImageLimits& limits) {
   ImageHeader h;
   if (!check_header(bytes, limits, h, error)) return false;
-  set_opencv_pixel_limit();
+  (void)opencv_pixel_limit_set;
   try {
     cv::Mat buf(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data()));
     cv::Mat img;

@@ -76,6 +76,7 @@ struct Batch {
 /// batch b is entries [b*B, (b+1)*B) of that list.
 class Loader {
  public:
+  /// `dataset` and `cache` must outlive the loader (it reads them, it does not copy them).
   Loader(const Dataset& dataset, const CoverCache& cache, Conditions conditions, LoaderOptions options);
   ~Loader();
   Loader(const Loader&) = delete;
