@@ -7,9 +7,10 @@
 #include <covergen/errors.hpp>
 #include <covergen/model_file.hpp>
 
-#include <catch2/catch.hpp>
+// torch (and the glog it pulls in) before Catch: glog's CHECK must not replace Catch's.
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
+#include <catch2/catch.hpp>
 
 #include <csignal>
 #include <random>
