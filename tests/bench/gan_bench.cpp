@@ -3,7 +3,7 @@
 // synthetic images held in RAM, 2 threads), so the two can run side by side.
 //
 //   gan_bench --loss bce|wgangp [--iters N] [--warmup 2] [--gen-iters 20] [--batch 64]
-//             [--threads 2] [--convt viaconv|native] [--no-fold] [--channels-last]
+//             [--threads 2] [--convt viaconv|native] [--no-fold] [--nchw]
 //             [--bf16] [--skip-train] [--skip-gen] [--profile] [--conv-rate]
 //
 // Figures printed (the peer's definitions): train real img/s = real images fed to D per
@@ -38,7 +38,7 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 struct Args {
   std::string loss = "bce", convt = "viaconv";
   int iters = -1, warmup = 2, gen_iters = 20, batch = 64, threads = 2, pool = 8;
-  bool fold = true, channels_last = false, bf16 = false, skip_train = false, skip_gen = false, profile = false, conv_rate = false;
+  bool fold = true, channels_last = true, bf16 = false, skip_train = false, skip_gen = false, profile = false, conv_rate = false;
   bool mallopt = true;
 };
 
@@ -62,6 +62,7 @@ Args parse(int argc, char** argv) {
     else if (k == "--threads") a.threads = std::stoi(next());
     else if (k == "--no-fold") a.fold = false;
     else if (k == "--channels-last") a.channels_last = true;
+    else if (k == "--nchw") a.channels_last = false;
     else if (k == "--bf16") a.bf16 = true;
     else if (k == "--skip-train") a.skip_train = true;
     else if (k == "--skip-gen") a.skip_gen = true;
@@ -237,6 +238,14 @@ int main(int argc, char** argv) {
     const double best = a.batch / *std::min_element(per.begin(), per.end());
     std::printf("gen   %d x %d in %.2fs: %.1f img/s (median %.1f ms/batch, best %.1f img/s)\n", a.gen_iters, a.batch,
                 total, img_s, 1e3 * median(per), best);
+    if (gen && a.bf16) {  // image error of the bf16 path against float32, same z
+      const at::Tensor low = model->generator().generate(z, {});
+      gen->bf16 = false;
+      const at::Tensor ref = model->generator().generate(z, {});
+      gen->bf16 = true;
+      std::printf("bf16 vs float32 image error: max %.2e, mean %.2e (one 8-bit level = %.2e)\n",
+                  (low - ref).abs().max().item<double>(), (low - ref).abs().mean().item<double>(), 2.0 / 255);
+    }
     char buf[160];
     std::snprintf(buf, sizeof buf, R"(%s"gen_img_per_s": %.3f, "gen_best_img_per_s": %.3f)",
                   a.skip_train ? "" : ", ", img_s, best);

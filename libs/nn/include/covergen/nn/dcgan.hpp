@@ -131,7 +131,7 @@ class DcganConditionalGenerator : public ConditionalGenerator {
   DcganGenerator& module() { return module_; }
   /// Generation knobs (measured in docs/performance.md).
   bool fold_batchnorm = true;
-  bool channels_last = false;
+  bool channels_last = true;   // measured faster for generation (docs/performance.md)
   /// Run the convolutions in bfloat16 (oneDNN, AVX512-BF16): faster, image error
   /// ~1e-3 (measured in docs/performance.md); float32 output. Off by default.
   bool bf16 = false;
