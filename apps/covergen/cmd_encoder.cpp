@@ -28,6 +28,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <iostream>
 #include <thread>
@@ -44,6 +45,14 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 int default_threads(int t) { return t > 0 ? t : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+
+// LibTorch's default intra-op thread count can come out as 1 in containers (it counts
+// physical cores through cpuinfo); use every core unless OMP_NUM_THREADS says otherwise.
+void use_all_cores() {
+  if (std::getenv("OMP_NUM_THREADS") || std::getenv("MKL_NUM_THREADS")) return;
+  const int hw = default_threads(0);
+  if (at::get_num_threads() < hw) at::set_num_threads(hw);
+}
 
 fs::path default_store(const data::Dataset& ds) { return ds.spec().root / ".covergen-cache" / "features"; }
 
@@ -207,6 +216,7 @@ struct FitCli {
 };
 
 void run_fit(const FitCli& o) {
+  use_all_cores();
   const auto device = covergen::parse_device(o.device);
   json cfg;
   try {
@@ -292,6 +302,7 @@ struct EvalCli {
 };
 
 void run_eval(const EvalCli& o) {
+  use_all_cores();
   if (o.map_method != "tsne" && o.map_method != "pca") throw covergen::InputError("--map-method must be tsne or pca");
   if (o.k < 1) throw covergen::InputError("--k must be >= 1");
   const auto device = covergen::parse_device(o.device);
@@ -432,6 +443,7 @@ void run_encode_store(const EncodeCli& o, const covergen::Encoder& e) {
 }
 
 void run_encode(const EncodeCli& o) {
+  use_all_cores();
   const auto device = covergen::parse_device(o.device);
   auto registry = covergen::cli::make_registry();
   auto e = covergen::load_encoder(o.model, registry);
