@@ -6,7 +6,11 @@
 #include <covergen/errors.hpp>
 #include <covergen/version.hpp>
 
+#include <ATen/Parallel.h>
 #include <c10/util/Exception.h>
+
+#include <cstdlib>
+#include <thread>
 
 #include <cstdio>
 #include <iostream>
@@ -29,6 +33,12 @@ int main(int argc, char** argv) {
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   mallopt(M_TOP_PAD, 64 << 20);
+  // LibTorch sizes its intra-op pool by physical cores (cpuinfo), which is 1 on
+  // 2-vCPU VMs; use every logical CPU unless the user chose with OMP_NUM_THREADS.
+  if (std::getenv("OMP_NUM_THREADS") == nullptr && std::getenv("MKL_NUM_THREADS") == nullptr) {
+    const int hw = static_cast<int>(std::thread::hardware_concurrency());
+    if (hw > 0 && at::get_num_threads() < hw) at::set_num_threads(hw);
+  }
 
   CLI::App app{"covergen: album covers conditioned on music"};
   app.require_subcommand(1);
