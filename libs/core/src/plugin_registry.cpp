@@ -2,6 +2,7 @@
 
 #include "covergen/errors.hpp"
 #include "covergen/plugin_abi.hpp"
+#include "covergen/plugin_info.hpp"
 
 #include <torch/csrc/api/include/torch/version.h>
 
@@ -42,7 +43,6 @@ namespace {
 
 constexpr const char* kPrefix = "libcovergen_";
 constexpr const char* kSuffix = ".so";
-const std::set<std::string> kKinds = {"encoder", "gan", "generator"};
 
 bool looks_like_path(const std::string& s) {
   return s.find('/') != std::string::npos ||
@@ -59,33 +59,6 @@ std::string name_from_file(const fs::path& file) {
   std::string f = file.filename().string();
   if (!is_plugin_file_name(f)) return {};
   return f.substr(std::strlen(kPrefix), f.size() - std::strlen(kPrefix) - std::strlen(kSuffix));
-}
-
-// A string field of the info record: non-null, bounded, printable (and, for
-// identifiers, [a-z0-9_-]). Checked before anything else in the plugin runs.
-std::string checked_field(const char* value, const char* field, std::size_t max_len, bool identifier) {
-  if (value == nullptr) throw PluginError(std::string("info field '") + field + "' is null");
-  std::size_t n = ::strnlen(value, max_len + 1);
-  if (n == 0) throw PluginError(std::string("info field '") + field + "' is empty");
-  if (n > max_len)
-    throw PluginError(std::string("info field '") + field + "' is longer than " + std::to_string(max_len) +
-                      " characters");
-  for (std::size_t i = 0; i < n; ++i) {
-    unsigned char ch = static_cast<unsigned char>(value[i]);
-    bool ok = identifier ? (std::islower(ch) || std::isdigit(ch) || ch == '_' || ch == '-')
-                         : (ch >= 0x20 && ch != 0x7f);
-    if (!ok)
-      throw PluginError(std::string("info field '") + field + "' has a character not allowed there (byte " +
-                        std::to_string(ch) + ")");
-  }
-  return std::string(value, n);
-}
-
-std::string major_minor(const std::string& v) {
-  auto first = v.find('.');
-  if (first == std::string::npos) return v;
-  auto second = v.find('.', first + 1);
-  return v.substr(0, second);
 }
 
 // Refuse files or folders that other users can write (unless allowed).
@@ -182,30 +155,17 @@ PluginRegistry::Loaded PluginRegistry::load(const fs::path& file, const char* ex
     throw PluginError(where + "not a CoverGen plugin (it exports no covergen_plugin_info)");
 
   const PluginInfo* info = lib->get<const PluginInfo*()>("covergen_plugin_info")();
-  if (info == nullptr) throw PluginError(where + "covergen_plugin_info() returned null");
-  out.record.abi_version = info->abi_version;
-  if (info->abi_version != COVERGEN_PLUGIN_ABI_VERSION)
-    throw PluginError(where + "incompatible plugin ABI: the plugin has ABI " + std::to_string(info->abi_version) +
-                      ", this CoverGen has ABI " + std::to_string(COVERGEN_PLUGIN_ABI_VERSION) +
-                      "; rebuild the plugin against this CoverGen");
   try {
-    out.record.kind = checked_field(info->kind, "kind", 16, true);
-    out.record.name = checked_field(info->name, "name", 64, true);
-    out.record.version = checked_field(info->version, "version", 64, false);
-    out.record.torch_version = checked_field(info->torch_version, "torch_version", 32, false);
-    out.record.description = checked_field(info->description, "description", 200, false);
+    ValidatedPluginInfo v = validate_plugin_info(info, name_from_file(file), TORCH_VERSION);
+    out.record.abi_version = v.abi_version;
+    out.record.kind = std::move(v.kind);
+    out.record.name = std::move(v.name);
+    out.record.version = std::move(v.version);
+    out.record.torch_version = std::move(v.torch_version);
+    out.record.description = std::move(v.description);
   } catch (const PluginError& e) {
-    throw PluginError(where + "invalid info record: " + e.what());
+    throw PluginError(where + e.what());
   }
-  if (!kKinds.count(out.record.kind))
-    throw PluginError(where + "unknown plugin kind '" + out.record.kind + "' (expected encoder, gan or generator)");
-  std::string file_name = name_from_file(file);
-  if (!file_name.empty() && file_name != out.record.name)
-    throw PluginError(where + "the file is named for plugin '" + file_name + "' but the plugin says it is '" +
-                      out.record.name + "'");
-  if (major_minor(out.record.torch_version) != major_minor(TORCH_VERSION))
-    throw PluginError(where + "built against torch " + out.record.torch_version + ", this CoverGen uses torch " +
-                      TORCH_VERSION + "; rebuild the plugin");
   if (expected_kind != nullptr && out.record.kind != expected_kind)
     throw PluginError(where + "plugin '" + out.record.name + "' is a " + out.record.kind + " plugin, not a " +
                       expected_kind + " plugin");

@@ -16,6 +16,7 @@
 
 #include "covergen/encoder.hpp"
 #include "covergen/generator.hpp"
+#include "covergen/model_header.hpp"
 #include "covergen/plugin_object.hpp"
 
 #include <cstdint>
@@ -26,18 +27,6 @@
 namespace covergen {
 
 class PluginRegistry;
-
-constexpr std::uint32_t kModelFormatVersion = 1;
-
-struct ModelHeader {
-  std::uint32_t format_version = kModelFormatVersion;
-  std::string kind;            ///< "encoder", "generator", "gan", "checkpoint", ...
-  std::string plugin;          ///< plugin name that recreates the object
-  std::string plugin_version;
-  std::string config_json;     ///< the object's config_json()
-  std::string covergen_version;
-  std::string meta_json = "{}";  ///< free-form extra data (metrics, step, ...)
-};
 
 /// Writes header + tensors atomically (temp file + rename).
 void write_model_file(const std::filesystem::path& path, const ModelHeader& header, const NamedTensors& tensors);
