@@ -3,6 +3,7 @@
 #include "covergen/atomic_file.hpp"
 #include "covergen/errors.hpp"
 
+#include <cstdint>
 #include <cstring>
 #include <sstream>
 
@@ -111,17 +112,27 @@ Array parse(const std::string& bytes, const std::string& what) {
   else throw InputError(what, "unsupported npy dtype '" + d + "' (need <f4, <f8, <i4 or <i8)");
   const bool fortran = dict_value(header, "fortran_order", what).find("True") != std::string::npos;
   const std::string shape = dict_value(header, "shape", what);
+  // Each dimension, and their product in bytes, must fit in the data that follows
+  // (checked without overflow: a header may claim any number).
+  const std::uint64_t available = bytes.size() - pos;
+  std::uint64_t nbytes = item_size(a.dtype);
+  bool any_zero = false, too_big = false;
   std::string digits;
   for (char c : shape) {
     if (c >= '0' && c <= '9') {
       digits += c;
     } else if (!digits.empty()) {
-      a.shape.push_back(std::stoll(digits));
+      if (digits.size() > 18) throw InputError(what, "absurd .npy shape " + shape);
+      const std::uint64_t dim = std::stoull(digits);
+      a.shape.push_back(static_cast<std::int64_t>(dim));
+      if (dim == 0) any_zero = true;
+      else if (!too_big && __builtin_mul_overflow(nbytes, dim, &nbytes)) too_big = true;
       digits.clear();
     }
   }
-  const std::size_t nbytes = static_cast<std::size_t>(a.size()) * item_size(a.dtype);
-  if (bytes.size() - pos < nbytes)
+  if (too_big) throw InputError(what, "absurd .npy shape " + shape + " (its size overflows)");
+  if (any_zero) nbytes = 0;
+  if (available < nbytes)
     throw InputError(what, "truncated .npy data: need " + std::to_string(nbytes) + " bytes, have " +
                                std::to_string(bytes.size() - pos));
   a.data.assign(bytes.begin() + static_cast<std::ptrdiff_t>(pos),
