@@ -125,6 +125,36 @@ Entry entry_from(const json& j) {
   return e;
 }
 
+// Whether `count` items of `item` bytes starting at `off` lie inside [0, end),
+// without overflow. `off` must also keep the array aligned for its element type.
+bool array_fits(std::uint64_t off, std::uint64_t count, std::uint64_t item, std::uint64_t end) {
+  return off % item == 0 && off <= end && count <= (end - off) / item;
+}
+
+// A record's index entry describes arrays inside its shard (the shard's length is
+// checked against the largest `end` when it is opened). Empty when it does.
+std::string entry_problem(const Entry& e) {
+  if (e.key.empty()) return "a record without a key";
+  if (e.n_frames < 0 || e.n_features < 0 || e.n_summary < 0 || e.n_mels < 0 || e.n_beats < 0)
+    return "record '" + e.key + "' has a negative size";
+  if (e.end == 0) return "record '" + e.key + "' is empty";
+  const std::uint64_t frames = std::uint64_t(e.n_frames) * std::uint64_t(e.n_features);
+  const std::uint64_t mel = std::uint64_t(e.n_mels) * std::uint64_t(e.n_frames);
+  if (!array_fits(e.off_summary, std::uint64_t(e.n_summary), 4, e.end) || !array_fits(e.off_frames, frames, 4, e.end) ||
+      !array_fits(e.off_log_mel, mel, 2, e.end) || !array_fits(e.off_beats, std::uint64_t(e.n_beats), 4, e.end))
+    return "record '" + e.key + "' has arrays outside its bytes (offsets and sizes disagree)";
+  return {};
+}
+
+// Shard names come from store.json and become file names: no paths.
+bool valid_shard_name(const std::string& n) {
+  if (n.empty() || n.size() > 64) return false;
+  for (char c : n)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+      return false;
+  return true;
+}
+
 json layout_json(const StoreLayout& l) {
   return json{{"frame_features", l.frame_features}, {"summary", l.summary}, {"n_mels", l.n_mels},
               {"sample_rate", l.sample_rate}, {"hop_length", l.hop_length}};
@@ -214,6 +244,15 @@ struct FeatureStore::Impl {
   }
 
   void load(bool repair) {
+    // A damaged store is bad input: JSON of the wrong shape names the store.
+    try {
+      load_json(repair);
+    } catch (const json::exception& e) {
+      throw InputError(dir.string(), std::string("damaged feature store (unexpected JSON content): ") + e.what());
+    }
+  }
+
+  void load_json(bool repair) {
     const json m = read_json(dir / "store.json");
     if (m.value("format", "") != kFormat)
       throw InputError((dir / "store.json").string(), "not a covergen feature store");
@@ -230,11 +269,17 @@ struct FeatureStore::Impl {
     for (const auto& n : m.at("shards")) {
       Shard s;
       s.name = n.get<std::string>();
+      if (!valid_shard_name(s.name))
+        throw InputError((dir / "store.json").string(), "invalid shard name '" + s.name + "'");
       s.bin = dir / (s.name + ".bin");
       s.index = dir / (s.name + ".json");
       if (fs::exists(s.index)) {
         const json j = read_json(s.index);
-        for (const auto& r : j.at("records")) s.entries.push_back(entry_from(r));
+        for (const auto& r : j.at("records")) {
+          s.entries.push_back(entry_from(r));
+          const std::string problem = entry_problem(s.entries.back());
+          if (!problem.empty()) throw InputError(s.index.string(), "damaged index: " + problem);
+        }
       }
       for (const auto& e : s.entries) s.committed_len = std::max(s.committed_len, e.end);
       std::error_code ec;
