@@ -122,7 +122,12 @@ void write_npy_dir(const FeaturesOptions& o) {
   if (ec) throw covergen::InputError(dir.string(), "cannot create folder: " + ec.message());
   audio::Audio a = audio::load(o.inputs[0], b.load);
   audio::FeatureExtractor fx(b.features);
-  audio::Features f = fx.compute(a.samples);
+  audio::Features f;
+  try {
+    f = fx.compute(a.samples);
+  } catch (const covergen::InputError& e) {  // name the file, as the batch path does
+    throw covergen::InputError(o.inputs[0], e.what());
+  }
   const std::int64_t T = f.n_frames;
   auto save = [&](const std::string& name, const audio::Matrix& m) {
     covergen::npy::save(dir / (name + ".npy"), m.data, {m.rows, m.cols});
