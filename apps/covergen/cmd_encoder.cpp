@@ -47,11 +47,17 @@ double seconds_since(Clock::time_point t0) { return std::chrono::duration<double
 int default_threads(int t) { return t > 0 ? t : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
 
 // LibTorch's default intra-op thread count can come out as 1 in containers (it counts
-// physical cores through cpuinfo); use every core unless OMP_NUM_THREADS says otherwise.
+// physical cores through cpuinfo); fitting uses every core unless OMP_NUM_THREADS says
+// otherwise. Encoding and eval use one thread: one track is too little work to share,
+// and on a busy machine two OpenMP threads made a CNN encode 20x slower (docs/performance.md).
 void use_all_cores() {
   if (std::getenv("OMP_NUM_THREADS") || std::getenv("MKL_NUM_THREADS")) return;
   const int hw = default_threads(0);
   if (at::get_num_threads() < hw) at::set_num_threads(hw);
+}
+void use_one_core() {
+  if (std::getenv("OMP_NUM_THREADS") || std::getenv("MKL_NUM_THREADS")) return;
+  at::set_num_threads(1);  // also oneDNN's OpenMP team, which otherwise takes every core
 }
 
 fs::path default_store(const data::Dataset& ds) { return ds.spec().root / ".covergen-cache" / "features"; }
@@ -302,7 +308,7 @@ struct EvalCli {
 };
 
 void run_eval(const EvalCli& o) {
-  use_all_cores();
+  use_one_core();
   if (o.map_method != "tsne" && o.map_method != "pca") throw covergen::InputError("--map-method must be tsne or pca");
   if (o.k < 1) throw covergen::InputError("--k must be >= 1");
   const auto device = covergen::parse_device(o.device);
@@ -443,7 +449,7 @@ void run_encode_store(const EncodeCli& o, const covergen::Encoder& e) {
 }
 
 void run_encode(const EncodeCli& o) {
-  use_all_cores();
+  use_one_core();
   const auto device = covergen::parse_device(o.device);
   auto registry = covergen::cli::make_registry();
   auto e = covergen::load_encoder(o.model, registry);
