@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
 
   CLI::App app{"covergen: album covers conditioned on music"};
   app.require_subcommand(1);
+  app.fallthrough();  // root options (--plugin-dir, ...) may follow the subcommand
   app.footer(
       "Exit codes: 0 ok, 1 runtime failure, 2 plugin missing/incompatible/untrusted, 3 bad input; "
       "parse errors keep CLI11's codes (1xx).\n"
