@@ -8,6 +8,7 @@
 #include <ATen/ATen.h>
 #include <ATen/core/Dict.h>
 #include <ATen/core/ivalue.h>
+#include <c10/util/Exception.h>
 #include <torch/csrc/jit/serialization/pickle.h>
 
 #include <fstream>
@@ -48,6 +49,8 @@ NamedTensors read_model_file(const fs::path& path, ModelHeader* header_out) {
   c10::IValue v;
   try {
     v = torch::jit::pickle_load(payload);
+  } catch (const c10::Error& e) {  // without torch's C++ backtrace: this is a user-facing message
+    throw InputError(path.string(), std::string("cannot decode the tensor payload: ") + e.what_without_backtrace());
   } catch (const std::exception& e) {
     throw InputError(path.string(), std::string("cannot decode the tensor payload: ") + e.what());
   }
