@@ -353,6 +353,13 @@ FeatureStore FeatureStore::open_or_create(const fs::path& dir, const StoreLayout
                                      "settings); use a new --out folder");
   } else {
     if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) throw InputError(dir.string(), "exists and is not a folder");
+    // A run killed while creating the store leaves only the manifest's temp file.
+    if (fs::is_directory(dir, ec))
+      for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+        if (it->path().filename().string().rfind("store.json.tmp.", 0) == 0) {
+          std::error_code rm;
+          fs::remove(it->path(), rm);
+        }
     if (fs::exists(dir, ec) && !fs::is_empty(dir, ec))
       throw InputError(dir.string(), "folder is not empty and is not a feature store (no store.json)");
     fs::create_directories(dir, ec);
