@@ -169,7 +169,7 @@ TEST_CASE("bad model files: generate, evaluate and train --resume exit 3 naming 
   }
 }
 
-TEST_CASE("bad plugins: plugins --inspect exits 2; a world-writable plugin is refused with how to override",
+TEST_CASE("bad plugins: plugins --inspect exits 2, a world-writable plugin is refused with how to override",
           "[reliability][bad_input]") {
   check({{"plugins", "--inspect", bad("not_a_plugin.so")}, 2, "not_a_plugin.so", {}});
   check({{"plugins", "--inspect", bad("garbage.mp3")}, 2, "garbage.mp3", {}});
