@@ -84,7 +84,6 @@ TrainConditions build_conditions(const std::string& spec, const data::Dataset& d
       for (std::int64_t i = 0; i < n; ++i)
         for (std::size_t j = 0; j < cols.size(); ++j) raw[i][static_cast<std::int64_t>(j)] = ds.tracks()[i].attributes[cols[j]];
     }
-    const auto k = static_cast<std::int64_t>(names.size());
     auto idx = at::tensor(std::vector<std::int64_t>(train.begin(), train.end()));
     auto tr = raw.index_select(0, idx);
     auto mean = tr.mean(0), stdv = tr.std(0, /*unbiased=*/false).clamp_min(1e-12);
@@ -104,7 +103,6 @@ TrainConditions build_conditions(const std::string& spec, const data::Dataset& d
     for (std::int64_t r = 0; r < rows; ++r)
       pick.push_back(idx[order[(order.size(0) - 1) * (1 + 2 * r) / (2 * rows)].item<std::int64_t>()].item<std::int64_t>());
     c.grid = c.per_track.index_select(0, at::tensor(pick));
-    (void)k;
     return c;
   }
   throw covergen::InputError("--condition " + spec + ": expected genre, attributes:NAME[,NAME...], audio:FEATURE[,FEATURE...] or none");

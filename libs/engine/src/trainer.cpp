@@ -215,7 +215,6 @@ struct Trainer::Impl {
 
   void write_samples() {
     at::Tensor cond;
-    const std::int64_t n = grid_z.size(0);
     if (o.sample_conditions.defined())
       cond = o.sample_conditions.repeat_interleave(o.samples_per_row, 0).to(o.device);
     auto images = sampler().generate(grid_z.to(o.device), cond);
@@ -224,7 +223,6 @@ struct Trainer::Impl {
     std::snprintf(name, sizeof name, "step_%07lld.png", static_cast<long long>(step));
     write_image_grid(o.run_dir / "samples" / name, images, o.samples_per_row);
     write_image_grid(o.run_dir / "samples" / "latest.png", images, o.samples_per_row);
-    (void)n;
   }
 
   TrainResult run() {
