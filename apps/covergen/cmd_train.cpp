@@ -194,7 +194,13 @@ void run(const TrainCliOptions& o) {
   if (train.empty()) throw covergen::InputError(o.data_dir, "no usable training covers");
   TrainConditions cond = build_conditions(o.condition, ds, train, o.threads);
 
-  json cfg = json::parse(o.gan_config);
+  json cfg;
+  try {
+    cfg = json::parse(o.gan_config);
+  } catch (const json::exception& e) {
+    throw covergen::InputError("--gan-config", std::string("not valid JSON: ") + e.what());
+  }
+  if (!cfg.is_object()) throw covergen::InputError("--gan-config", "expected a JSON object, e.g. '{\"ngf\": 64}'");
   cfg["image_size"] = o.image_size;
   cfg["condition_dim"] = cond.per_track.defined() ? cond.per_track.size(1) : 0;
   auto registry = covergen::cli::make_registry();

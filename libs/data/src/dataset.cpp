@@ -107,7 +107,7 @@ DatasetSpec DatasetSpec::parse(const std::string& text, const fs::path& root, co
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers like 1e999
     throw InputError(origin.string(), std::string("not valid JSON: ") + e.what());
   }
   if (!j.is_object()) throw InputError(origin.string(), "expected a JSON object");

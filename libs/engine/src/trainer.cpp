@@ -194,9 +194,14 @@ struct Trainer::Impl {
         global.set_state(t);
       }
     }
-    json m = json::parse(h.meta_json);
-    step = m.at("step").get<std::int64_t>();
-    data.restore(m.at("data_state").get<std::string>());
+    try {
+      json m = json::parse(h.meta_json);
+      step = m.at("step").get<std::int64_t>();
+      data.restore(m.at("data_state").get<std::string>());
+    } catch (const json::exception& e) {
+      throw InputError(file.string(), std::string("checkpoint metadata is unreadable: ") + e.what() +
+                                          " (delete the run folder or train without --resume)");
+    }
     truncate_log();
   }
 
