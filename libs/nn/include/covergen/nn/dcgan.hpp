@@ -36,7 +36,10 @@ struct GanConfig {
   std::int64_t condition_dim = 0;     ///< 0 = unconditional
   std::int64_t condition_embed = 128; ///< width of the compressed condition
   std::int64_t ngf = 64, ndf = 64;
-  std::string condition = "concat";   ///< "concat" | "projection" (discriminator side)
+  /// Discriminator side: "projection" (Miyato & Koyama; the default: conditioning fidelity
+  /// 0.95 on the synthetic set at 32px after 2000 steps, where "concat" had reached 0.27
+  /// after 1200; docs/training.md) | "concat" (the condition joined to D's 4x4 features).
+  std::string condition = "projection";
   std::string convt = "viaconv";      ///< "viaconv" | "native"
   std::string d_norm = "batch";       ///< "batch" | "layer" | "none"
   double lr_g = 2e-4, lr_d = 2e-4;
