@@ -22,7 +22,8 @@ struct NetImpl : torch::nn::Module {
     register_module("features", features);
     register_module("head", head);
   }
-  torch::Tensor forward(const torch::Tensor& x) { return head(features->forward(x).mean({2, 3})); }
+  torch::Tensor embed(const torch::Tensor& x) { return features->forward(x).mean({2, 3}); }
+  torch::Tensor forward(const torch::Tensor& x) { return head(embed(x)); }
 };
 TORCH_MODULE(Net);
 
@@ -78,6 +79,14 @@ at::Tensor CoverClassifier::predict(const at::Tensor& images) const {
                       .argmax(1)
                       .cpu());
   return out.empty() ? torch::empty({0}, torch::kLong) : torch::cat(out);
+}
+
+at::Tensor CoverClassifier::features(const at::Tensor& images) const {
+  torch::NoGradGuard ng;
+  std::vector<torch::Tensor> out;
+  for (std::int64_t s = 0; s < images.size(0); s += 256)
+    out.push_back(impl_->net->embed(images.narrow(0, s, std::min<std::int64_t>(256, images.size(0) - s)).to(impl_->device)).cpu());
+  return out.empty() ? torch::empty({0, feature_dim}) : torch::cat(out);
 }
 
 double CoverClassifier::accuracy(const at::Tensor& images, const at::Tensor& labels) const {

@@ -30,6 +30,10 @@ class CoverClassifier {
 
   /// Predicted class per image, int64 [N] (on the CPU).
   at::Tensor predict(const at::Tensor& images) const;
+  /// The penultimate layer: globally average-pooled last conv block, float32 [N, 128]
+  /// (on the CPU). The built-in feature space for FID/KID when no Inception is given.
+  at::Tensor features(const at::Tensor& images) const;
+  static constexpr std::int64_t feature_dim = 128;
   /// Fraction of `images` predicted as `labels`.
   double accuracy(const at::Tensor& images, const at::Tensor& labels) const;
 
