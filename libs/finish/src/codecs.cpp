@@ -46,7 +46,7 @@ bool png_encode(const Image& im, PngSink* sink) {
     return false;
   }
   png_set_write_fn(png, sink, png_write_to_string, png_flush_noop);
-  png_set_compression_level(png, 3);  // level 6 takes 2x as long for ~3% smaller covers
+  png_set_compression_level(png, 3);  // level 6: ~5x the time for 8% smaller grainy covers
   png_set_IHDR(png, info, static_cast<png_uint_32>(im.width), static_cast<png_uint_32>(im.height), 8,
                PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   png_set_sRGB_gAMA_and_cHRM(png, info, PNG_sRGB_INTENT_PERCEPTUAL);
