@@ -1,0 +1,42 @@
+// Conditions from a fitted music encoder Φ (`covergen encoder fit`): `covergen train
+// --condition ENCODER.cvgn` conditions the GAN on Φ(track), standardised with the
+// training tracks' statistics; `covergen generate --model RUN TRACK...` computes the
+// same for new tracks. The run keeps its own copy of the encoder (RUN/encoder.cvgn),
+// so a run folder stays usable when the original file moves.
+#pragma once
+
+#include "cli.hpp"
+
+#include <covergen/data/dataset.hpp>
+#include <covergen/encoder.hpp>
+
+#include <ATen/core/Tensor.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace covergen::cli {
+
+/// Whether a --condition value names an encoder model file (ends in .cvgn or is a file).
+bool is_encoder_condition(const std::string& spec);
+
+/// Φ of every dataset track, [N, D] float64 (rows in dataset order), through the
+/// dataset's feature store (extracting the tracks it lacks). `have[i]` is false for
+/// tracks whose audio could not be decoded (their row is zero; they are reported).
+struct DatasetEmbeddings {
+  at::Tensor raw;
+  std::vector<bool> have;
+};
+DatasetEmbeddings dataset_embeddings(const data::Dataset& ds, const Encoder& encoder, int threads,
+                                     const CommonOptions& common);
+
+/// Φ of audio files, [N, D] float64: decoded, featurised (in parallel) and encoded.
+/// A file that cannot be decoded throws InputError naming it.
+at::Tensor track_embeddings(const Encoder& encoder, const std::vector<std::filesystem::path>& files, int threads);
+
+/// Where a run's encoder lives: `meta.encoder` relative to the run folder (the folder
+/// itself, or the folder holding the generator/checkpoint file given as --model).
+std::filesystem::path run_encoder_path(const std::filesystem::path& model, const std::string& encoder_in_meta);
+
+}  // namespace covergen::cli
