@@ -40,7 +40,12 @@ at::Tensor audio_summary_values(const std::vector<std::filesystem::path>& files,
   data::parallel_for(files.size(), threads, [&](std::size_t i) {
     thread_local audio::FeatureExtractor extractor;
     auto sound = audio::load(files[i]);
-    auto summary = audio::summary_vector(extractor.compute(sound.samples));
+    std::vector<float> summary;
+    try {
+      summary = audio::summary_vector(extractor.compute(sound.samples));
+    } catch (const InputError& e) {  // e.g. NaN samples: name the file
+      throw InputError(files[i].string(), e.what());
+    }
     for (std::size_t j = 0; j < cols.size(); ++j) o[i * cols.size() + j] = summary[cols[j]];
   });
   return out;

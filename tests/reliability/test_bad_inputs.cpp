@@ -166,7 +166,35 @@ TEST_CASE("bad model files: generate, evaluate and train --resume exit 3 naming 
             "--image-size", "32", "--batch", "4", "-q"},
            3, "checkpoint.cvgn", {}});
     CHECK(files_in(run) == std::vector<std::string>{"checkpoint.cvgn"});  // untouched
+    // The encoder commands read the same container.
+    check({{"encode", "--encoder", bad(m), bad("truncated.mp3"), "-q"}, 3, m, {}});
+    check({{"encoder", "eval", "--encoder", bad(m), "--data", good_dataset().string(), "-q"}, 3, m, {}});
   }
+}
+
+TEST_CASE("bad inputs to the encoder commands exit 3 naming the file", "[reliability][bad_input]") {
+  ScratchDir tmp("bad-encoders");
+  // A real (tiny) PCA encoder, so the audio and the dataset are what is bad.
+  const fs::path enc = tmp / "pca.cvgn";
+  {
+    const ProcessResult r = run_process({kCli, "encoder", "fit", "--plugin", "pca", "--data", good_dataset().string(),
+                                         "--out", enc.string(), "--dim", "2", "-q"},
+                                        180s);
+    INFO(r.describe() << "\n" << r.output);
+    REQUIRE(r.exit_code == 0);
+  }
+  for (const char* f : {"empty.mp3", "garbage.mp3", "not_audio.wav", "truncated.wav", "does_not_exist.mp3"})
+    check({{"encode", "--encoder", enc.string(), bad(f), "-q"}, 3, f, {}});
+  for (const char* d : {"missing_columns", "bad_spec", "bad_json_spec"}) {
+    const fs::path out = tmp / (std::string("fit-") + d);
+    fs::create_directories(out);
+    check({{"encoder", "fit", "--plugin", "pca", "--data", bad(d), "--out", (out / "e.cvgn").string(), "-q"}, 3, d,
+           out});
+    check({{"encoder", "eval", "--encoder", enc.string(), "--data", bad(d), "-q"}, 3, d, {}});
+  }
+  // An encoder given where a GAN run is expected, and the other way round.
+  check({{"encode", "--encoder", (good_dataset() / "dataset.json").string(), bad("truncated.mp3"), "-q"}, 3,
+         "dataset.json", {}});
 }
 
 TEST_CASE("bad plugins: plugins --inspect exits 2, a world-writable plugin is refused with how to override",

@@ -13,6 +13,8 @@
 #include <covergen/errors.hpp>
 #include <covergen/model_file.hpp>
 
+#include <ATen/ATen.h>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -287,4 +289,31 @@ TEST_CASE("kill -9 during covergen train always leaves a loadable checkpoint, an
   REQUIRE(r.exited);
   REQUIRE(r.exit_code == 0);
   REQUIRE(check_run(run) == kSteps);
+
+  // Resume is exact for the real DCGAN through the CLI: the run that was killed and
+  // resumed ends with the clean run's weights and logs the clean run's losses.
+  covergen::NamedTensors a = covergen::read_model_file(clean / "checkpoint.cvgn");
+  covergen::NamedTensors b = covergen::read_model_file(run / "checkpoint.cvgn");
+  REQUIRE(a.size() == b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    INFO(a[i].first);
+    REQUIRE(a[i].first == b[i].first);
+    if (a[i].second.is_floating_point())
+      CHECK((a[i].second - b[i].second).abs().max().item<double>() <= 1e-6);
+    else
+      CHECK(a[i].second.equal(b[i].second));
+  }
+  auto losses = [](const fs::path& file) {
+    std::vector<double> out;
+    std::ifstream in(file);
+    for (std::string line; std::getline(in, line);) {
+      auto j = nlohmann::json::parse(line);
+      for (auto it = j.begin(); it != j.end(); ++it)
+        if (it.key() != "images_per_second" && it.value().is_number()) out.push_back(it.value().get<double>());
+    }
+    return out;
+  };
+  const auto la = losses(clean / "log.jsonl"), lb = losses(run / "log.jsonl");
+  REQUIRE(la.size() == lb.size());
+  for (std::size_t i = 0; i < la.size(); ++i) CHECK(lb[i] == Approx(la[i]).margin(1e-6));
 }
