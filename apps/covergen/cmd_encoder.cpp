@@ -8,6 +8,7 @@
 // (--features) or <dataset>/.covergen-cache/features, extracted on the fly for the
 // tracks it lacks (resumable).
 #include "cli.hpp"
+#include "track_encoding.hpp"
 
 #include <covergen/atomic_file.hpp>
 #include <covergen/audio/batch.hpp>
@@ -41,10 +42,15 @@ using nlohmann::json;
 
 namespace {
 
+using covergen::cli::default_threads;
+using covergen::cli::encode_keys;
+using covergen::cli::ensure_features;
+using covergen::cli::input_from_features;
+using covergen::cli::input_from_view;
+using covergen::cli::time_axis;
+
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-int default_threads(int t) { return t > 0 ? t : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
 
 // LibTorch's default intra-op thread count can come out as 1 in containers (it counts
 // physical cores through cpuinfo); fitting uses every core unless OMP_NUM_THREADS says
@@ -58,66 +64,6 @@ void use_all_cores() {
 void use_one_core() {
   if (std::getenv("OMP_NUM_THREADS") || std::getenv("MKL_NUM_THREADS")) return;
   at::set_num_threads(1);  // also oneDNN's OpenMP team, which otherwise takes every core
-}
-
-fs::path default_store(const data::Dataset& ds) { return ds.spec().root / ".covergen-cache" / "features"; }
-
-// Opens (or creates) the feature store and extracts the dataset tracks it lacks.
-audio::FeatureStore ensure_features(const data::Dataset& ds, const fs::path& dir, int threads,
-                                    const covergen::cli::CommonOptions& common) {
-  audio::BatchOptions b;
-  b.threads = default_threads(threads);
-  auto store = audio::FeatureStore::open_or_create(dir, audio::store_layout(b));
-  std::vector<audio::BatchItem> items;
-  for (const auto& t : ds.tracks())
-    if (!store.contains(t.id)) items.push_back({t.id, t.audio});
-  if (items.empty()) return store;
-  covergen::cli::log(common, "covergen: extracting features of " + std::to_string(items.size()) + " tracks into " +
-                                 dir.string() + " (" + std::to_string(b.threads) + " threads)");
-  covergen::Progress progress("features", static_cast<std::int64_t>(items.size()), !common.quiet && !common.json);
-  auto rep = audio::extract_batch(items, store, b, [&](const audio::BatchProgress& p) {
-    progress.update(static_cast<std::int64_t>(p.done), std::to_string(p.failed) + " failed");
-  });
-  progress.finish();
-  for (const auto& f : rep.failures) covergen::cli::log(common, "covergen: skipped " + f.error);
-  covergen::cli::log(common, "covergen: features extracted in " + std::to_string(rep.wall_seconds) + " s");
-  return store;
-}
-
-// One track's encoder input (without the batch axis) from the store.
-at::Tensor input_from_view(const audio::TrackView& v, covergen::EncoderInput kind) {
-  switch (kind) {
-    case covergen::EncoderInput::summary:
-      return at::from_blob(const_cast<float*>(v.summary), {v.n_summary}, at::kFloat).clone();
-    case covergen::EncoderInput::frames:
-      return at::from_blob(const_cast<float*>(v.frames), {v.n_frames, v.n_features}, at::kFloat).clone();
-    case covergen::EncoderInput::logmel: {
-      auto m = v.log_mel_float();
-      return at::from_blob(m.data(), {v.n_mels, v.n_frames}, at::kFloat).clone();
-    }
-  }
-  return {};
-}
-
-at::Tensor input_from_features(const audio::Features& f, covergen::EncoderInput kind) {
-  switch (kind) {
-    case covergen::EncoderInput::summary: {
-      auto s = audio::summary_vector(f);
-      return at::from_blob(s.data(), {static_cast<std::int64_t>(s.size())}, at::kFloat).clone();
-    }
-    case covergen::EncoderInput::frames: {
-      auto m = audio::frame_sequence(f);
-      return at::from_blob(m.data.data(), {m.rows, m.cols}, at::kFloat).clone();
-    }
-    case covergen::EncoderInput::logmel:
-      return at::from_blob(const_cast<float*>(f.log_mel.data.data()), {f.log_mel.rows, f.log_mel.cols}, at::kFloat).clone();
-  }
-  return {};
-}
-
-// The sequence axis of an input without batch axis (frames: 0, logmel: 1; -1 summary).
-int time_axis(covergen::EncoderInput kind) {
-  return kind == covergen::EncoderInput::frames ? 0 : kind == covergen::EncoderInput::logmel ? 1 : -1;
 }
 
 // Stacks inputs; sequences of different lengths are cut to the shortest (logged).
@@ -174,28 +120,6 @@ covergen::EncoderData gather(const data::Dataset& ds, const audio::FeatureStore&
   return d;
 }
 
-// Encodes store records in batches (same-length sequences batched; others one by one).
-at::Tensor encode_keys(const covergen::Encoder& e, const audio::FeatureStore& store, const std::vector<std::string>& keys,
-                       covergen::Progress* progress = nullptr) {
-  std::vector<at::Tensor> out;
-  const std::size_t chunk = e.input_kind() == covergen::EncoderInput::summary ? 1024 : 32;
-  for (std::size_t s = 0; s < keys.size(); s += chunk) {
-    std::vector<at::Tensor> xs;
-    for (std::size_t i = s; i < std::min(keys.size(), s + chunk); ++i) xs.push_back(input_from_view(store.read(keys[i]), e.input_kind()));
-    const int ax = time_axis(e.input_kind());
-    bool same = true;
-    if (ax >= 0)
-      for (const auto& x : xs) same = same && x.size(ax) == xs.front().size(ax);
-    if (same) {
-      out.push_back(e.encode_batch(at::stack(xs)).to(at::kCPU, at::kFloat));
-    } else {
-      for (const auto& x : xs) out.push_back(e.encode(x).unsqueeze(0).to(at::kCPU, at::kFloat));
-    }
-    if (progress) progress->update(static_cast<std::int64_t>(std::min(keys.size(), s + chunk)));
-  }
-  return out.empty() ? at::zeros({0, e.dim()}) : at::cat(out, 0).contiguous();
-}
-
 enc::Points to_points(const at::Tensor& t) {
   enc::Points p;
   auto c = t.to(at::kCPU, at::kFloat).contiguous();
@@ -237,7 +161,7 @@ void run_fit(const FitCli& o) {
   auto encoder = registry.create_encoder(o.plugin, cfg.dump());
   auto ds = data::Dataset::open(o.data_dir);
   for (const auto& bad : ds.bad_rows()) covergen::cli::log(o.common, "covergen: skipped " + bad.to_string());
-  const fs::path store_dir = o.features.empty() ? default_store(ds) : fs::path(o.features);
+  const fs::path store_dir = o.features.empty() ? covergen::cli::default_feature_store(ds) : fs::path(o.features);
   auto store = ensure_features(ds, store_dir, o.threads, o.common);
   const auto kind = encoder->input_kind();
   const auto tr = split_tracks(ds, store, data::Split::train), va = split_tracks(ds, store, data::Split::val);
@@ -317,7 +241,7 @@ void run_eval(const EvalCli& o) {
   encoder->to(device);
   const auto header = covergen::read_model_header(o.model);
   auto ds = data::Dataset::open(o.data_dir);
-  const fs::path store_dir = o.features.empty() ? default_store(ds) : fs::path(o.features);
+  const fs::path store_dir = o.features.empty() ? covergen::cli::default_feature_store(ds) : fs::path(o.features);
   auto store = ensure_features(ds, store_dir, o.threads, o.common);
   auto ref = split_tracks(ds, store, data::Split::train);
   const auto test = split_tracks(ds, store, data::Split::test);
@@ -467,7 +391,12 @@ void run_encode(const EncodeCli& o) {
     auto a = audio::load(path);
     const double load_s = seconds_since(t0);
     const auto t1 = Clock::now();
-    auto f = fx.compute(a.samples);
+    audio::Features f;
+    try {
+      f = fx.compute(a.samples);
+    } catch (const covergen::InputError& err) {  // e.g. NaN samples: name the file
+      throw covergen::InputError(path, err.what());
+    }
     auto x = input_from_features(f, e->input_kind());
     const double feat_s = seconds_since(t1);
     const auto t2 = Clock::now();

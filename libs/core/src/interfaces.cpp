@@ -4,6 +4,7 @@
 #include "covergen/errors.hpp"
 #include "covergen/gan.hpp"
 #include "covergen/generator.hpp"
+#include "covergen/w_space.hpp"
 
 #include <ATen/ATen.h>
 
@@ -12,6 +13,7 @@ namespace covergen {
 Encoder::~Encoder() = default;
 ConditionalGenerator::~ConditionalGenerator() = default;
 GanModel::~GanModel() = default;
+WSpace::~WSpace() = default;
 
 at::Tensor Encoder::classify_batch(const at::Tensor&) const { return {}; }
 

@@ -1,0 +1,59 @@
+// How a track drives a generator, shared by `covergen generate --mapper`, `interpolate`
+// and `animate` (docs/latent.md):
+//  - an unconditional generator with a mapper (covergen mapper fit): z = mapper(Φ(track)),
+//    Φ the encoder the mapper carries;
+//  - a generator conditioned on audio summary features (train --condition audio:...):
+//    c = those features of the track, standardised with the training statistics; z
+//    comes from the seed.
+// Anything else cannot take a track, and says so.
+#pragma once
+
+#include <covergen/audio/features.hpp>
+#include <covergen/generator.hpp>
+#include <covergen/latent/mapper.hpp>
+
+#include <ATen/core/Tensor.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace covergen {
+class PluginRegistry;
+}
+
+namespace covergen::cli {
+
+/// A point in the generator's input space; z and/or c may be undefined ("take z from the seed").
+struct LatentPoint {
+  at::Tensor z;  ///< [L] or undefined
+  at::Tensor c;  ///< [C] or undefined
+};
+
+class TrackLatents {
+ public:
+  /// `model` names the generator (for messages); `condition_meta` is the run's
+  /// meta["condition"]; `mapper_file` may be empty.
+  TrackLatents(const ConditionalGenerator& generator, const std::string& model, const std::string& condition_meta_json,
+               const std::string& mapper_file, const PluginRegistry& registry);
+
+  /// Points for whole tracks' features (one per entry).
+  std::vector<LatentPoint> points(const std::vector<audio::Features>& features) const;
+  /// Loads and analyses audio files; InputError names a file that cannot be decoded.
+  static std::vector<audio::Features> analyse(const std::vector<std::filesystem::path>& files);
+
+  bool uses_mapper() const { return mapper_.has_value(); }
+
+ private:
+  std::string model_;
+  std::optional<latent::MapperFile> mapper_;
+  std::vector<std::string> summary_names_;  // audio mode
+  std::vector<double> mean_, std_;
+};
+
+/// The frames [begin, end) of `f` as a Features of their own (every per-frame matrix
+/// cut; beats shifted; tempo and tuning kept from the whole track), for windowed analysis.
+audio::Features slice_features(const audio::Features& f, int begin, int end);
+
+}  // namespace covergen::cli
