@@ -1,6 +1,8 @@
 // covergen train --gan dcgan|wgan-gp|PATH --data DATASET --condition genre|attributes:a,b|none
-//   --out RUN [--image-size 64] [--batch 64] [--steps N] [--resume] [--seed S] [--device D]
+//   --out RUN [--image-size 64] [--batch 64] [--steps N] [--resume] [--seed S] [--device D] [--nproc N]
 // Trains a conditional GAN plugin through the engine on a dataset's cover cache.
+// Data-parallel: under a launcher's RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT, or with
+// --nproc N, which starts N local workers itself (docs/distributed.md).
 #include "audio_conditions.hpp"
 #include "cli.hpp"
 
@@ -12,12 +14,17 @@
 #include <covergen/engine/trainer.hpp>
 #include <covergen/errors.hpp>
 #include <covergen/plugin_registry.hpp>
+#if __has_include(<covergen/distributed/distributed.hpp>)
+#include <covergen/distributed/distributed.hpp>
+#define COVERGEN_HAVE_DISTRIBUTED 1
+#endif
 
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <numeric>
 #include <sstream>
@@ -35,8 +42,26 @@ struct TrainCliOptions {
   std::int64_t batch = 64, steps = 2000, checkpoint_every = 500, sample_every = 500;
   std::uint64_t seed = 0;
   int threads = 0;
+  int nproc = 1;
   bool resume = false;
 };
+
+// This process's command line without --nproc (what the local workers run).
+std::vector<std::string> args_without_nproc() {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::vector<std::string> args;
+  for (std::string a; std::getline(in, a, '\0');) args.push_back(a);
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--nproc") {
+      ++i;
+      continue;
+    }
+    if (args[i].rfind("--nproc=", 0) == 0) continue;
+    out.push_back(args[i]);
+  }
+  return out;
+}
 
 // Conditions of the training tracks plus how to rebuild them at generation time.
 struct TrainConditions {
@@ -113,22 +138,26 @@ TrainConditions build_conditions(const std::string& spec, const data::Dataset& d
 // (epoch, next batch) plus the number of fake-condition draws.
 class LoaderBatches : public covergen::engine::BatchSource {
  public:
+  // `batch` is the global batch; this rank reads its shard (batch / world per step).
   LoaderBatches(const data::Dataset& ds, const data::CoverCache& cache, const at::Tensor& per_track,
-                std::vector<std::size_t> train, std::int64_t batch, std::uint64_t seed, c10::Device device)
-      : items_(std::move(train)), cond_(per_track), seed_(seed), batch_(batch) {
+                std::vector<std::size_t> train, std::int64_t batch, std::uint64_t seed, c10::Device device,
+                int rank, int world)
+      : items_(std::move(train)), cond_(per_track), seed_(seed), batch_(batch / world) {
     data::ConditionSpec spec;
     if (per_track.defined()) {
       spec.kind = data::ConditionSpec::Kind::embedding;
       spec.embedding = per_track;
     }
     data::LoaderOptions lo;
-    lo.batch_size = static_cast<std::size_t>(batch);
+    lo.batch_size = static_cast<std::size_t>(batch_);
     lo.seed = seed;
+    lo.rank = rank;
+    lo.world = world;
     lo.device = device;
     loader_ = std::make_unique<data::Loader>(ds, cache, data::make_conditions(ds, spec), lo);
     if (loader_->batches_per_epoch() == 0)
       throw covergen::InputError(ds.csv_path().string(), "fewer training covers (" +
-                                                             std::to_string(loader_->samples_per_epoch()) +
+                                                             std::to_string(loader_->samples_per_epoch() * world) +
                                                              ") than one batch (" + std::to_string(batch) + "); lower --batch");
     loader_->start(epoch_, position_);
   }
@@ -192,6 +221,27 @@ void run(const TrainCliOptions& o) {
   for (std::size_t i : ds.indices(data::Split::train))
     if (cache.valid(i)) train.push_back(i);
   if (train.empty()) throw covergen::InputError(o.data_dir, "no usable training covers");
+
+  // Data parallelism: the covers are cached above, once, before the workers start.
+  std::shared_ptr<covergen::engine::GradientSync> sync;
+  int rank = 0, world = 1;
+#ifdef COVERGEN_HAVE_DISTRIBUTED
+  if (o.nproc > 1) {
+    covergen::distributed::launch_local_workers(o.nproc, args_without_nproc());
+    return;
+  }
+  const auto wenv = covergen::distributed::worker_env_from_environment();
+  if (wenv.distributed()) {
+    if (o.batch % wenv.world_size != 0)
+      throw covergen::InputError("--batch " + std::to_string(o.batch) + " is the global batch: it must be a multiple of the " +
+                                 std::to_string(wenv.world_size) + " data-parallel workers");
+    sync = covergen::distributed::join_group(wenv, device);
+    rank = sync->rank();
+    world = sync->world_size();
+  }
+#else
+  if (o.nproc > 1) throw covergen::InputError("--nproc: this covergen was built without data-parallel training (torch c10d + libgloo-dev)");
+#endif
   TrainConditions cond = build_conditions(o.condition, ds, train, o.threads);
 
   json cfg;
@@ -204,6 +254,7 @@ void run(const TrainCliOptions& o) {
   cfg["image_size"] = o.image_size;
   cfg["condition_dim"] = cond.per_track.defined() ? cond.per_track.size(1) : 0;
   auto registry = covergen::cli::make_registry();
+  at::manual_seed(o.seed);  // the plugin initialises its weights from the global generator: --seed fixes them
   auto model = registry.create_gan(o.gan, cfg.dump());
 
   covergen::engine::TrainOptions t;
@@ -216,15 +267,19 @@ void run(const TrainCliOptions& o) {
   t.sample_every = o.sample_every;
   t.resume = o.resume;
   t.progress = !o.common.quiet && !o.common.json;
+  t.sync = sync;
   t.sample_conditions = cond.grid;
   json meta = cond.meta;
   meta["dataset"] = fs::absolute(o.data_dir).string();
   t.condition_meta_json = meta.dump();
-  LoaderBatches batches(ds, cache, cond.per_track, train, o.batch, o.seed, device);
-  covergen::cli::log(o.common, "covergen: training " + model->plugin_name() + " on " + std::to_string(train.size()) +
+  LoaderBatches batches(ds, cache, cond.per_track, train, o.batch, o.seed, device, rank, world);
+  if (rank == 0)
+    covergen::cli::log(o.common, "covergen: training " + model->plugin_name() + " on " + std::to_string(train.size()) +
                                    " covers at " + std::to_string(o.image_size) + "px, condition " + o.condition +
-                                   ", device " + covergen::device_string(device));
+                                   ", device " + covergen::device_string(device) +
+                                   (world > 1 ? ", " + std::to_string(world) + " data-parallel workers" : ""));
   auto result = covergen::engine::Trainer(model, batches, t).run();
+  if (rank != 0) return;  // rank 0 reports for the group
   json losses = json::object();
   for (const auto& [k, v] : result.last_losses) losses[k] = v;
   json out{{"schema_version", 1}, {"run", o.out}, {"steps", result.steps_done}, {"seconds", result.seconds},
@@ -251,6 +306,8 @@ void setup(CLI::App& root) {
   cmd->add_option("--threads", o->threads, "Threads for preprocessing covers (0 = all)");
   cmd->add_option("--device", o->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_flag("--resume", o->resume, "Continue the run in --out from its checkpoint");
+  cmd->add_option("--nproc", o->nproc, "Data-parallel: start N local worker processes (--batch stays the global batch)")
+      ->capture_default_str();
   covergen::cli::add_common_options(*cmd, o->common);
   cmd->callback([o] { run(*o); });
 }

@@ -2,6 +2,7 @@
 
 #include "covergen/atomic_file.hpp"
 #include "covergen/engine/adam.hpp"
+#include "covergen/engine/gradient_sync.hpp"
 #include "covergen/errors.hpp"
 #include "covergen/model_file.hpp"
 #include "covergen/plugin_registry.hpp"
@@ -13,6 +14,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -23,6 +25,16 @@ using nlohmann::json;
 namespace covergen::engine {
 
 BatchSource::~BatchSource() = default;
+GradientSync::~GradientSync() = default;
+
+std::string broadcast_string(GradientSync& sync, const std::string& text) {
+  at::Tensor n = at::tensor({static_cast<std::int64_t>(text.size())}, at::kLong);
+  sync.broadcast({n});
+  at::Tensor bytes = at::empty({n.item<std::int64_t>()}, at::kByte);
+  if (sync.rank() == 0) std::memcpy(bytes.data_ptr(), text.data(), text.size());
+  sync.broadcast({bytes});
+  return std::string(reinterpret_cast<const char*>(bytes.data_ptr()), static_cast<std::size_t>(bytes.numel()));
+}
 
 namespace {
 
@@ -76,11 +88,24 @@ struct Trainer::Impl {
   at::Generator zgen;
   std::int64_t step = 0;
   at::Tensor grid_z;
+  // Data parallelism (gradient_sync.hpp): this process's rank, the number of ranks,
+  // and its share of the global batch.
+  int rank = 0, world = 1;
+  std::int64_t local_batch = 0;
+  bool writer() const { return rank == 0; }
 
   Impl(std::shared_ptr<GanModel> m, BatchSource& d, TrainOptions opts)
       : model(std::move(m)), data(d), o(std::move(opts)) {
     if (o.batch_size <= 0) throw InputError("--batch must be positive");
     if (o.steps < 0) throw InputError("--steps must not be negative");
+    if (o.sync) {
+      rank = o.sync->rank();
+      world = o.sync->world_size();
+    }
+    if (o.batch_size % world != 0)
+      throw InputError("--batch " + std::to_string(o.batch_size) + " is the global batch: it must be a multiple of the " +
+                       std::to_string(world) + " data-parallel workers");
+    local_batch = o.batch_size / world;
     at::manual_seed(o.seed);  // plugin-internal randomness (noise, interpolates) uses the global generator
     zgen = at::make_generator<at::CPUGeneratorImpl>(o.seed ^ 0x9E3779B97F4A7C15ull);
     model->to(o.device);
@@ -94,6 +119,7 @@ struct Trainer::Impl {
       if (!optim_index.count(p.optimizer))
         throw PluginError("plugin '" + model->plugin_name() + "': phase '" + p.name + "' uses unknown optimizer '" +
                           p.optimizer + "'");
+    if (world > 1) broadcast_named(model->named_tensors());  // every rank starts from rank 0's weights and buffers
     if (model->ema_beta() > 0) {
       ema = model->make_generator();
       ema->to(o.device);
@@ -105,11 +131,33 @@ struct Trainer::Impl {
     grid_z = at::randn({rows * o.samples_per_row, model->generator().latent_dim()}, g);
   }
 
+  void average_losses(LossStats& s) {
+    at::Tensor v = at::empty({static_cast<std::int64_t>(s.size())}, at::kDouble);
+    for (std::size_t i = 0; i < s.size(); ++i) v.data_ptr<double>()[i] = s[i].second;
+    o.sync->sum(v);
+    for (std::size_t i = 0; i < s.size(); ++i) s[i].second = v.data_ptr<double>()[i] / world;
+  }
+
   ConditionalGenerator& sampler() { return ema ? *ema : model->generator(); }
 
-  at::Tensor sample_z(std::int64_t n) {
-    return at::randn({n, model->generator().latent_dim()}, zgen).to(o.device);
+  void broadcast_named(const NamedTensors& named) {
+    std::vector<at::Tensor> ts;
+    for (const auto& [k, t] : named) ts.push_back(t);
+    at::NoGradGuard ng;
+    o.sync->broadcast(ts);
   }
+
+  // This rank's rows (rank, rank + world, ...) of a draw made for the global batch.
+  at::Tensor rank_rows(const at::Tensor& global) const {
+    if (world == 1 || !global.defined()) return global;
+    return global.slice(0, rank, global.size(0), world).contiguous();
+  }
+
+  // n latents for this rank (n = its share of the batch).
+  at::Tensor sample_z(std::int64_t n) {
+    return rank_rows(at::randn({n * world, model->generator().latent_dim()}, zgen)).to(o.device);
+  }
+  at::Tensor sample_uniform(std::int64_t n) { return rank_rows(at::rand({n * world}, zgen)).to(o.device); }
 
   void copy_generator_to_ema() {
     at::NoGradGuard ng;
@@ -205,6 +253,25 @@ struct Trainer::Impl {
     truncate_log();
   }
 
+  // After rank 0 resumed: every rank takes its weights, EMA, optimiser state, RNG
+  // state, step and data position (in global terms, so N ranks resume M's run).
+  void share_resumed_state() {
+    NamedTensors live = model->named_tensors();
+    if (ema) append_prefixed(live, "ema", ema->named_tensors());
+    for (auto& opt : optims) append_prefixed(live, "optim/" + opt.name(), opt.state());
+    broadcast_named(live);
+    at::Generator global = at::detail::getDefaultCPUGenerator();
+    at::Tensor zs = zgen.get_state(), gs = global.get_state();
+    o.sync->broadcast({zs, gs});
+    zgen.set_state(zs);
+    global.set_state(gs);
+    json m = json::parse(broadcast_string(*o.sync, json{{"step", step}, {"data_state", data.state()}}.dump()));
+    if (!writer()) {
+      step = m.at("step").get<std::int64_t>();
+      data.restore(m.at("data_state").get<std::string>());
+    }
+  }
+
   // Drops log lines past the checkpoint's step, so a resumed log reads as one run.
   void truncate_log() {
     const fs::path log = o.run_dir / kLog;
@@ -231,21 +298,26 @@ struct Trainer::Impl {
   }
 
   TrainResult run() {
-    fs::create_directories(o.run_dir);
+    if (writer()) fs::create_directories(o.run_dir);
     if (o.resume) {
-      if (!fs::exists(o.run_dir / kCheckpoint))
-        throw InputError((o.run_dir / kCheckpoint).string(), "no checkpoint to resume from");
-      resume();
-    } else {
+      if (writer()) {
+        if (!fs::exists(o.run_dir / kCheckpoint))
+          throw InputError((o.run_dir / kCheckpoint).string(), "no checkpoint to resume from");
+        resume();
+      }
+      if (world > 1) share_resumed_state();
+    } else if (writer()) {
       std::error_code ec;
       fs::remove(o.run_dir / kLog, ec);
     }
-    std::ofstream log(o.run_dir / kLog, std::ios::app);
-    Progress progress("train", o.steps, o.progress);
+    std::ofstream log;
+    if (writer()) log.open(o.run_dir / kLog, std::ios::app);
+    Progress progress("train", o.steps, o.progress && writer());
     const bool conditional = model->generator().condition_dim() > 0;
     PhaseContext ctx;
     ctx.device = o.device;
     ctx.sample_z = [this](std::int64_t n) { return sample_z(n); };
+    ctx.sample_uniform = [this](std::int64_t n) { return sample_uniform(n); };
 
     TrainResult result;
     std::int64_t real_images = 0;
@@ -261,15 +333,23 @@ struct Trainer::Impl {
         for (std::int64_t r = 0; r < std::max<std::int64_t>(1, phase.repeats); ++r) {
           PhaseBatch b;
           if (phase.needs_real) {
-            Batch real = data.next(o.batch_size);
+            Batch real = data.next(local_batch);
             b.real = real.images.to(o.device);
             if (real.conditions.defined()) b.real_cond = real.conditions.to(o.device);
-            real_images += b.real.size(0);
+            real_images += b.real.size(0) * world;
           }
-          if (conditional) b.fake_cond = data.sample_conditions(o.batch_size).to(o.device);
-          b.z = sample_z(o.batch_size);
+          if (conditional) b.fake_cond = rank_rows(data.sample_conditions(o.batch_size)).to(o.device);
+          b.z = sample_z(local_batch);
           opt.zero_grad();
           LossStats s = model->run_phase(pi, b, ctx);
+          if (world > 1) {
+            // The hook point: gradients (and the logged losses) become the global batch's.
+            std::vector<at::Tensor> grads;
+            for (const auto& p : opt.params())
+              if (p.grad().defined()) grads.push_back(p.grad());
+            o.sync->average_gradients(grads);
+            average_losses(s);
+          }
           for (const auto& [k, v] : s) {
             if (!std::isfinite(v)) {
               progress.finish();
@@ -291,19 +371,21 @@ struct Trainer::Impl {
       result.last_losses = stats;
       if (o.on_step) o.on_step(step, stats);
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      if (o.log_every > 0 && (step % o.log_every == 0 || step == o.steps)) {
+      if (writer() && o.log_every > 0 && (step % o.log_every == 0 || step == o.steps)) {
         json line{{"step", step}, {"images_per_second", secs > 0 ? real_images / secs : 0.0}};
         for (const auto& [k, v] : stats) line[k] = v;
         log << line.dump() << "\n";
         log.flush();
       }
       progress.update(step, format_losses(stats) + (secs > 0 ? std::to_string(static_cast<int>(real_images / secs)) + " img/s" : ""));
-      if (o.checkpoint_every > 0 && step % o.checkpoint_every == 0 && step < o.steps) save();
-      if (o.sample_every > 0 && step % o.sample_every == 0 && step < o.steps) write_samples();
+      if (writer() && o.checkpoint_every > 0 && step % o.checkpoint_every == 0 && step < o.steps) save();
+      if (writer() && o.sample_every > 0 && step % o.sample_every == 0 && step < o.steps) write_samples();
     }
     progress.finish();
-    save();
-    write_samples();
+    if (writer()) {
+      save();
+      write_samples();
+    }
     result.steps_done = step - first_step;
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     result.images_per_second = result.seconds > 0 ? real_images / result.seconds : 0.0;

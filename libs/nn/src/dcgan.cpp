@@ -1,5 +1,7 @@
 #include "covergen/nn/dcgan.hpp"
 
+#include "covergen/nn/batch_norm_sync.hpp"
+
 #include <covergen/errors.hpp>
 
 #include <ATen/ATen.h>
@@ -146,7 +148,7 @@ at::Tensor DcganGeneratorImpl::input(const at::Tensor& z, const at::Tensor& c) {
 
 at::Tensor DcganGeneratorImpl::forward(const at::Tensor& z, const at::Tensor& c) {
   at::Tensor x = input(z, c);
-  for (std::size_t i = 0; i < norms.size(); ++i) x = norms[i]->forward(convs[i]->forward(x)).relu_();
+  for (std::size_t i = 0; i < norms.size(); ++i) x = batch_norm_2d(*norms[i], convs[i]->forward(x)).relu_();
   return at::tanh(convs.back()->forward(x));
 }
 
@@ -242,6 +244,15 @@ void DcganDiscriminatorImpl::reset() {
   dcgan_init(*this);
 }
 
+namespace {
+// BatchNorm goes through batch_norm_2d (synchronised under data parallelism).
+at::Tensor apply_norm(torch::nn::AnyModule& norm, const at::Tensor& h) {
+  if (batch_norm_is_synchronised())
+    if (auto bn = std::dynamic_pointer_cast<torch::nn::BatchNorm2dImpl>(norm.ptr())) return batch_norm_2d(*bn, h);
+  return norm.forward(h);
+}
+}  // namespace
+
 at::Tensor DcganDiscriminatorImpl::forward(const at::Tensor& x, const at::Tensor& c) {
   TORCH_CHECK(x.dim() == 4 && x.size(1) == 3 && x.size(2) == config.image_size && x.size(3) == config.image_size,
               "discriminator: expected images [N, 3, ", config.image_size, ", ", config.image_size, "], got ", x.sizes());
@@ -249,7 +260,7 @@ at::Tensor DcganDiscriminatorImpl::forward(const at::Tensor& x, const at::Tensor
   at::leaky_relu_(h, 0.2);
   for (std::size_t i = 1; i < convs.size(); ++i) {
     h = convs[i]->forward(h);
-    if (!norms[i - 1].is_empty()) h = norms[i - 1].forward(h);
+    if (!norms[i - 1].is_empty()) h = apply_norm(norms[i - 1], h);
     at::leaky_relu_(h, 0.2);
   }
   at::Tensor cc;
@@ -260,7 +271,7 @@ at::Tensor DcganDiscriminatorImpl::forward(const at::Tensor& x, const at::Tensor
   }
   if (config.condition_dim > 0 && config.condition == "concat") {
     h = joint->forward(at::cat({h, embed->spatial(cc, h.size(2))}, 1));
-    if (!joint_norm.is_empty()) h = joint_norm.forward(h);
+    if (!joint_norm.is_empty()) h = apply_norm(joint_norm, h);
     at::leaky_relu_(h, 0.2);
   }
   at::Tensor out = head->forward(h).view({x.size(0)});

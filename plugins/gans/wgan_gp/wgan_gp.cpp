@@ -39,14 +39,14 @@ class WganGp : public covergen::nn::DcganFamilyModel {
   }
 
   covergen::LossStats run_phase(std::size_t phase, const covergen::PhaseBatch& b,
-                                const covergen::PhaseContext&) override {
-    if (phase == 0) return run_d(b);
+                                const covergen::PhaseContext& ctx) override {
+    if (phase == 0) return run_d(b, ctx);
     if (phase == 1) return run_g(b);
     throw covergen::InputError("wgan-gp: no phase " + std::to_string(phase));
   }
 
  private:
-  covergen::LossStats run_d(const covergen::PhaseBatch& b) {
+  covergen::LossStats run_d(const covergen::PhaseBatch& b, const covergen::PhaseContext& ctx) {
     check_batch(b, true);
     at::Tensor fake;
     {
@@ -70,7 +70,9 @@ class WganGp : public covergen::nn::DcganFamilyModel {
     at::Tensor loss = -w_dist;
     at::Tensor gp;
     if (config_.gp_lambda > 0) {
-      const at::Tensor eps = at::rand({b.real.size(0)}, b.real.options());
+      // Per-sample weights from the engine's RNG, so data-parallel ranks match one process.
+      const at::Tensor eps = ctx.sample_uniform ? ctx.sample_uniform(b.real.size(0)).to(b.real.options())
+                                                : at::rand({b.real.size(0)}, b.real.options());
       const bool cond = config_.condition_dim > 0;
       gp = covergen::nn::gradient_penalty(
           [&](const at::Tensor& x_hat, const at::Tensor& e) {

@@ -57,6 +57,10 @@ struct PhaseContext {
   c10::Device device{c10::kCPU};
   /// Fresh latents from the engine's RNG (for style mixing, path length, ...).
   std::function<at::Tensor(std::int64_t n)> sample_z;
+  /// n per-sample uniforms in [0, 1) from the engine's RNG (e.g. WGAN-GP's
+  /// interpolation weights). Data-parallel ranks get their rows of one draw for the
+  /// global batch, so N ranks see the numbers one process sees. Empty outside the engine.
+  std::function<at::Tensor(std::int64_t n)> sample_uniform;
 };
 
 using LossStats = std::vector<std::pair<std::string, double>>;

@@ -21,10 +21,12 @@ class PluginRegistry;
 
 namespace covergen::engine {
 
+class GradientSync;
+
 struct TrainOptions {
   std::filesystem::path run_dir;      ///< checkpoint.cvgn, generator.cvgn, samples/, log.jsonl
   std::int64_t steps = 1000;          ///< total generator steps (a resumed run continues to this)
-  std::int64_t batch_size = 64;
+  std::int64_t batch_size = 64;       ///< the global batch (over all data-parallel ranks)
   std::uint64_t seed = 0;
   c10::Device device{c10::kCPU};
   std::int64_t checkpoint_every = 500;  ///< 0: only at the end
@@ -41,6 +43,9 @@ struct TrainOptions {
   std::string condition_meta_json = "{}";
   /// Called after every step with (step, losses); may be empty. For tests/tools.
   std::function<void(std::int64_t, const LossStats&)> on_step;
+  /// Data-parallel group (gradient_sync.hpp); null for one process. Rank 0 alone
+  /// reads a checkpoint to resume from and writes checkpoints, grids and the log.
+  std::shared_ptr<GradientSync> sync;
 };
 
 struct TrainResult {
