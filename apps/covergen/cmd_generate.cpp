@@ -176,13 +176,8 @@ void run(const GenerateCliOptions& o) {
   auto rng = at::make_generator<at::CPUGeneratorImpl>(o.seed);
   json written = json::array();
   std::vector<std::vector<std::string>> files(reqs.size());
-  covergen::GenerateOptions gopts;
-  gopts.truncation = o.truncation;
   for (std::size_t r = 0; r < reqs.size(); ++r) {
-    auto z = at::randn({o.n, gen->latent_dim()}, rng).to(device);
-    at::Tensor c;
-    if (reqs[r].condition.defined()) c = reqs[r].condition.unsqueeze(0).expand({o.n, -1}).contiguous().to(device);
-    auto images = gen->generate(z, c, gopts);
+    auto images = covergen::engine::generate_covers(*gen, reqs[r].condition, o.n, rng, o.truncation, device);
     json item{{"request", reqs[r].label}, {"covers", json::array()}};
     for (std::int64_t i = 0; i < o.n; ++i) {
       std::string name = reqs[r].slug + "_" + std::to_string(i) + ".png";

@@ -16,20 +16,42 @@ at::Tensor to_uint8_nhwc(const at::Tensor& images) {
       .permute({0, 2, 3, 1}).contiguous();
 }
 
-void write_png(const std::filesystem::path& png, const at::Tensor& rgb_hwc) {
+std::string encode_png(const at::Tensor& rgb_hwc) {
   const int h = static_cast<int>(rgb_hwc.size(0)), w = static_cast<int>(rgb_hwc.size(1));
   cv::Mat rgb(h, w, CV_8UC3, rgb_hwc.data_ptr<std::uint8_t>());
   cv::Mat bgr;
   cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
   std::vector<std::uint8_t> buf;
-  if (!cv::imencode(".png", bgr, buf)) throw Error(png.string() + ": PNG encoding failed");
-  write_file_atomic(png, std::string_view(reinterpret_cast<const char*>(buf.data()), buf.size()));
+  if (!cv::imencode(".png", bgr, buf)) throw Error("PNG encoding failed");
+  return std::string(reinterpret_cast<const char*>(buf.data()), buf.size());
+}
+
+void write_png(const std::filesystem::path& png, const at::Tensor& rgb_hwc) {
+  std::string bytes;
+  try {
+    bytes = encode_png(rgb_hwc);
+  } catch (const Error& e) {
+    throw Error(png.string() + ": " + e.what());
+  }
+  write_file_atomic(png, bytes);
 }
 
 }  // namespace
 
 void write_image_png(const std::filesystem::path& png, const at::Tensor& image) {
   write_png(png, to_uint8_nhwc(image.unsqueeze(0))[0]);
+}
+
+std::string encode_image_png(const at::Tensor& image) { return encode_png(to_uint8_nhwc(image.unsqueeze(0))[0]); }
+
+at::Tensor generate_covers(ConditionalGenerator& generator, const at::Tensor& condition, std::int64_t n,
+                           at::Generator& rng, double truncation, c10::Device device) {
+  auto z = at::randn({n, generator.latent_dim()}, rng).to(device);
+  at::Tensor c;
+  if (condition.defined()) c = condition.to(at::kFloat).unsqueeze(0).expand({n, -1}).contiguous().to(device);
+  GenerateOptions options;
+  options.truncation = truncation;
+  return generator.generate(z, c, options);
 }
 
 void write_image_grid(const std::filesystem::path& png, const at::Tensor& images, std::int64_t per_row) {

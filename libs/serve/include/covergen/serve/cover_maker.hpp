@@ -1,0 +1,62 @@
+// CoverMaker: one loaded generator and everything needed to turn a track (or a
+// genre) into covers, the path `covergen generate` takes: decode -> audio summary
+// -> the run's standardised condition -> generator -> PNG bytes. Used by
+// `covergen serve`; safe to call from several threads (generation is serialised).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace covergen {
+class PluginRegistry;
+}
+
+namespace covergen::serve {
+
+/// The condition of one track and what was measured on the way.
+struct TrackCondition {
+  std::vector<float> condition;  ///< standardised, what the generator takes
+  std::vector<double> values;    ///< the raw summary values, in condition_names() order
+  double seconds = 0.0;          ///< audio duration used (after max_seconds)
+  std::string format;            ///< decoder's name for the container, e.g. "MP3"
+};
+
+class CoverMaker {
+ public:
+  /// Loads a run folder, generator.cvgn or checkpoint.cvgn onto `device`
+  /// ("cpu", "cuda:0", "auto"). Throws InputError/PluginError like generate.
+  CoverMaker(const std::filesystem::path& model, const PluginRegistry& registry, const std::string& device = "cpu");
+  ~CoverMaker();
+  CoverMaker(const CoverMaker&) = delete;
+  CoverMaker& operator=(const CoverMaker&) = delete;
+
+  /// "audio" (covers from a track), "genre" (from a genre name) or "none"
+  /// (unconditional). Other run kinds are refused at construction.
+  const std::string& mode() const;
+  /// Audio summary features (mode audio) or genre names (mode genre).
+  const std::vector<std::string>& condition_names() const;
+  std::int64_t image_size() const;
+  /// Model facts as a JSON object (name, plugin, sizes, condition) for the API.
+  std::string info_json() const;
+
+  /// Decodes `file` (at most `max_seconds` of it, <= 0: all), measures its summary
+  /// and standardises it with the run's statistics. Throws InputError naming
+  /// `file` when it is not usable audio.
+  TrackCondition condition_for_audio(const std::filesystem::path& file, double max_seconds) const;
+  /// One-hot condition of a genre; InputError listing the genres when unknown.
+  std::vector<float> condition_for_genre(const std::string& genre) const;
+
+  /// n covers (PNG file bytes) for `condition` (empty for unconditional models),
+  /// the same covers `covergen generate --seed seed -n n --truncation t` makes.
+  std::vector<std::string> make_pngs(const std::vector<float>& condition, std::int64_t n, std::uint64_t seed,
+                                     double truncation) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace covergen::serve

@@ -1,0 +1,139 @@
+#include "covergen/serve/cover_maker.hpp"
+
+#include <covergen/audio/features.hpp>
+#include <covergen/audio/load.hpp>
+#include <covergen/audio/summary.hpp>
+#include <covergen/device.hpp>
+#include <covergen/engine/trainer.hpp>
+#include <covergen/errors.hpp>
+#include <covergen/generator.hpp>
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <mutex>
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace covergen::serve {
+
+struct CoverMaker::Impl {
+  std::string model_name;
+  std::shared_ptr<ConditionalGenerator> generator;
+  c10::Device device{c10::kCPU};
+  std::string mode;
+  std::vector<std::string> names;
+  std::vector<std::size_t> summary_columns;  // mode audio: columns of the summary vector
+  std::vector<double> mean, stdv;           // mode audio: training statistics
+  mutable std::mutex generate_mutex;        // one generation at a time on the model
+};
+
+CoverMaker::CoverMaker(const fs::path& model, const PluginRegistry& registry, const std::string& device)
+    : impl_(std::make_unique<Impl>()) {
+  auto& m = *impl_;
+  m.device = parse_device(device);
+  std::string meta_text;
+  m.generator = engine::load_generator(model, registry, &meta_text);
+  m.generator->to(m.device);
+  const fs::path abs = fs::weakly_canonical(model);
+  m.model_name = (abs.has_filename() ? abs : abs.parent_path()).filename().string();
+  if (abs.extension() == ".cvgn") m.model_name = abs.parent_path().filename().string() + "/" + abs.filename().string();
+  const json meta = json::parse(meta_text);
+  const json cond = meta.value("condition", json::object());
+  m.mode = cond.value("mode", m.generator->condition_dim() == 0 ? "none" : "unknown");
+  if (m.mode == "audio") {
+    m.names = cond.at("names").get<std::vector<std::string>>();
+    m.mean = cond.at("mean").get<std::vector<double>>();
+    m.stdv = cond.at("std").get<std::vector<double>>();
+    const auto all = audio::summary_names();
+    for (const auto& n : m.names) {
+      auto it = std::find(all.begin(), all.end(), n);
+      if (it == all.end())
+        throw InputError(model.string(), "conditioned on audio feature '" + n + "', which this build does not compute");
+      m.summary_columns.push_back(static_cast<std::size_t>(it - all.begin()));
+    }
+  } else if (m.mode == "genre") {
+    m.names = cond.at("names").get<std::vector<std::string>>();
+  } else if (m.mode != "none") {
+    throw InputError(model.string(), "conditioned on '" + m.mode +
+                                         "'; covergen serve takes models conditioned on audio, genre or nothing "
+                                         "(use covergen generate for this one)");
+  }
+}
+
+CoverMaker::~CoverMaker() = default;
+
+const std::string& CoverMaker::mode() const { return impl_->mode; }
+const std::vector<std::string>& CoverMaker::condition_names() const { return impl_->names; }
+std::int64_t CoverMaker::image_size() const { return impl_->generator->image_size(); }
+
+std::string CoverMaker::info_json() const {
+  const auto& m = *impl_;
+  return json{{"name", m.model_name},
+              {"plugin", m.generator->plugin_name()},
+              {"image_size", m.generator->image_size()},
+              {"latent_dim", m.generator->latent_dim()},
+              {"device", device_string(m.device)},
+              {"condition", {{"mode", m.mode}, {"names", m.names}}}}
+      .dump();
+}
+
+TrackCondition CoverMaker::condition_for_audio(const fs::path& file, double max_seconds) const {
+  const auto& m = *impl_;
+  if (m.mode != "audio") throw InputError("this model is conditioned on " + m.mode + ", not on audio");
+  audio::LoadOptions lo;
+  if (max_seconds > 0) lo.decode.duration_s = max_seconds;
+  const auto sound = audio::load(file, lo);
+  thread_local audio::FeatureExtractor extractor;
+  const auto summary = audio::summary_vector(extractor.compute(sound.samples));
+  TrackCondition t;
+  t.seconds = static_cast<double>(sound.samples.size()) / sound.sample_rate;
+  t.format = sound.source.format;
+  for (std::size_t j = 0; j < m.summary_columns.size(); ++j) {
+    const double v = summary[m.summary_columns[j]];
+    if (!std::isfinite(v)) throw InputError(file.string(), "feature " + m.names[j] + " is not finite for this audio");
+    t.values.push_back(v);
+    t.condition.push_back(static_cast<float>((v - m.mean[j]) / (m.stdv[j] > 0 ? m.stdv[j] : 1.0)));
+  }
+  return t;
+}
+
+std::vector<float> CoverMaker::condition_for_genre(const std::string& genre) const {
+  const auto& m = *impl_;
+  if (m.mode != "genre") throw InputError("this model is conditioned on " + m.mode + ", not on genre");
+  auto it = std::find(m.names.begin(), m.names.end(), genre);
+  if (it == m.names.end()) throw InputError("unknown genre '" + genre + "'; this model knows " + json(m.names).dump());
+  std::vector<float> c(m.names.size(), 0.0f);
+  c[static_cast<std::size_t>(it - m.names.begin())] = 1.0f;
+  return c;
+}
+
+std::vector<std::string> CoverMaker::make_pngs(const std::vector<float>& condition, std::int64_t n,
+                                               std::uint64_t seed, double truncation) const {
+  const auto& m = *impl_;
+  if (n <= 0) throw InputError("the number of covers must be at least 1");
+  if (!(truncation >= 0.0 && truncation <= 1.0)) throw InputError("truncation must be in [0, 1]");
+  at::Tensor c;
+  if (m.generator->condition_dim() > 0) {
+    if (static_cast<std::int64_t>(condition.size()) != m.generator->condition_dim())
+      throw InputError("the condition has " + std::to_string(condition.size()) + " values; this model takes " +
+                       std::to_string(m.generator->condition_dim()));
+    c = at::tensor(condition, at::kFloat);
+  }
+  at::Tensor images;
+  {
+    std::lock_guard<std::mutex> lock(m.generate_mutex);
+    auto rng = at::make_generator<at::CPUGeneratorImpl>(seed);
+    images = engine::generate_covers(*m.generator, c, n, rng, truncation, m.device).to(at::kCPU);
+  }
+  std::vector<std::string> pngs;
+  pngs.reserve(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) pngs.push_back(engine::encode_image_png(images[i]));
+  return pngs;
+}
+
+}  // namespace covergen::serve
