@@ -4,12 +4,16 @@
 // attribute values, or a track through the run's encoder), writes n PNG covers per
 // request, a grid per request, and index.html, a gallery of everything written.
 #include "audio_conditions.hpp"
+#include "encoder_conditions.hpp"
 #include "cli.hpp"
+#include "track_latents.hpp"
 
 #include <covergen/atomic_file.hpp>
 #include <covergen/device.hpp>
 #include <covergen/engine/trainer.hpp>
 #include <covergen/errors.hpp>
+#include <covergen/latent/load.hpp>
+#include <covergen/model_file.hpp>
 #include <covergen/plugin_registry.hpp>
 
 #include <ATen/ATen.h>
@@ -19,6 +23,11 @@
 #include <iostream>
 #include <sstream>
 
+#if __has_include(<covergen/finish/finish.hpp>)
+#include "finish_cli.hpp"  // --artist/--title/--size/--format/--palette/--filter (docs/finishing.md)
+#define COVERGEN_GENERATE_FINISH 1
+#endif
+
 namespace fs = std::filesystem;
 using nlohmann::json;
 
@@ -26,17 +35,21 @@ namespace {
 
 struct GenerateCliOptions {
   covergen::cli::CommonOptions common;
-  std::string model, out, device = "auto";
+  std::string model, out, device = "auto", mapper;
   std::vector<std::string> tracks, genres, attributes;
   std::int64_t n = 8;
   std::uint64_t seed = 0;
-  double truncation = 1.0;
+  double truncation = 1.0, variation = 0.25;
+#ifdef COVERGEN_GENERATE_FINISH
+  covergen::cli::FinishCliOptions finish;
+#endif
 };
 
 struct Request {
   std::string label;  // what the user asked for, e.g. "genre=rock" or a track file
   std::string slug;   // file-name-safe label
   at::Tensor condition;  // [C] or undefined
+  at::Tensor z;          // [L] chosen by a mapper, or undefined
 };
 
 std::string slugify(const std::string& s) {
@@ -140,6 +153,28 @@ std::vector<Request> build_requests(const GenerateCliOptions& o, const json& con
       reqs.push_back({files[i].filename().string(), slugify(files[i].stem().string()), c[static_cast<std::int64_t>(i)]});
     return reqs;
   }
+  if (mode == "encoder") {  // Φ(track) from the run's copy of its encoder
+    if (o.tracks.empty())
+      throw covergen::InputError(o.model + ": this model is conditioned on a music encoder (" +
+                                 cond.value("plugin", std::string("?")) + "); give audio files");
+    if (!o.genres.empty() || !o.attributes.empty())
+      throw covergen::InputError(o.model + ": this model takes tracks, not --genre or --attributes");
+    const fs::path enc_file = covergen::cli::run_encoder_path(o.model, cond.at("encoder").get<std::string>());
+    auto registry = covergen::cli::make_registry();
+    auto encoder = covergen::load_encoder(enc_file, registry);
+    const auto mean = cond.at("mean").get<std::vector<double>>();
+    const auto stdv = cond.at("std").get<std::vector<double>>();
+    if (encoder->dim() != static_cast<std::int64_t>(mean.size()))
+      throw covergen::InputError(enc_file.string(), "encodes to " + std::to_string(encoder->dim()) +
+                                                        " dimensions, the model was trained on " +
+                                                        std::to_string(mean.size()));
+    std::vector<fs::path> files(o.tracks.begin(), o.tracks.end());
+    auto raw = covergen::cli::track_embeddings(*encoder, files, 0);
+    auto c = ((raw - at::tensor(mean, at::kDouble)) / at::tensor(stdv, at::kDouble)).to(at::kFloat);
+    for (std::size_t i = 0; i < files.size(); ++i)
+      reqs.push_back({files[i].filename().string(), slugify(files[i].stem().string()), c[static_cast<std::int64_t>(i)]});
+    return reqs;
+  }
   throw covergen::InputError(o.model + ": unsupported condition mode '" + mode + "' in this build");
 }
 
@@ -162,27 +197,67 @@ void write_gallery(const fs::path& out, const std::string& model, const std::vec
 
 void run(const GenerateCliOptions& o) {
   if (o.n <= 0 || o.n > 4096) throw covergen::InputError("-n must be between 1 and 4096");
+#ifdef COVERGEN_GENERATE_FINISH
+  if (o.finish.any_given) covergen::cli::check_finish_options(o.finish);
+#endif
   if (!(o.truncation >= 0.0 && o.truncation <= 1.0)) throw covergen::InputError("--truncation must be in [0, 1]");
   const c10::Device device = covergen::parse_device(o.device);
   auto registry = covergen::cli::make_registry();
   std::string meta_text;
-  auto gen = covergen::engine::load_generator(o.model, registry, &meta_text);
+  auto gen = covergen::latent::load_generator(o.model, registry, &meta_text);
   gen->to(device);
   json meta = json::parse(meta_text);
   json cond = meta.value("condition", json::object());
-  auto reqs = build_requests(o, cond, gen->condition_dim());
+  std::vector<Request> reqs;
+  if (o.mapper.empty()) {
+    reqs = build_requests(o, cond, gen->condition_dim());
+  } else {
+    // A mapper gives each track its own latent (docs/latent.md).
+    if (!(o.variation >= 0.0 && o.variation <= 1.0)) throw covergen::InputError("--variation must be in [0, 1]");
+    if (o.tracks.empty()) throw covergen::InputError("--mapper needs audio files to map");
+    if (!o.genres.empty() || !o.attributes.empty())
+      throw covergen::InputError("--mapper drives an unconditional model; give no --genre or --attributes");
+    covergen::cli::TrackLatents tl(*gen, o.model, cond.dump(), o.mapper, registry);
+    std::vector<fs::path> files(o.tracks.begin(), o.tracks.end());
+    const auto pts = tl.points(covergen::cli::TrackLatents::analyse(files));
+    for (std::size_t i = 0; i < files.size(); ++i)
+      reqs.push_back({files[i].filename().string(), slugify(files[i].stem().string()), {}, pts[i].z});
+  }
 
   fs::create_directories(o.out);
   auto rng = at::make_generator<at::CPUGeneratorImpl>(o.seed);
   json written = json::array();
   std::vector<std::vector<std::string>> files(reqs.size());
   for (std::size_t r = 0; r < reqs.size(); ++r) {
-    auto images = covergen::engine::generate_covers(*gen, reqs[r].condition, o.n, rng, o.truncation, device);
+    at::Tensor images;
+    if (reqs[r].z.defined()) {
+      // cover 0 is the track's latent; the others sqrt(1 - s^2) z + s eps, again N(0, I)
+      auto eps = at::randn({o.n, gen->latent_dim()}, rng);
+      auto s = at::full({o.n, 1}, o.variation);
+      s[0] = 0.0;
+      auto z = (1.0 - s * s).sqrt() * reqs[r].z.unsqueeze(0) + s * eps;
+      covergen::GenerateOptions gopts;
+      gopts.truncation = o.truncation;
+      images = gen->generate(z.to(device), {}, gopts);
+    } else {
+      images = covergen::engine::generate_covers(*gen, reqs[r].condition, o.n, rng, o.truncation, device);
+    }
     json item{{"request", reqs[r].label}, {"covers", json::array()}};
     for (std::int64_t i = 0; i < o.n; ++i) {
       std::string name = reqs[r].slug + "_" + std::to_string(i) + ".png";
       covergen::engine::write_image_png(fs::path(o.out) / name, images[i]);
       files[r].push_back(name);
+#ifdef COVERGEN_GENERATE_FINISH
+      if (o.finish.any_given) {
+        auto u8 = images[i].detach().to(at::kCPU, at::kFloat).add(1.0).mul(127.5).round().clamp(0, 255)
+                      .to(at::kByte).permute({1, 2, 0}).contiguous();
+        const auto cover = covergen::finish::Image::from_buffer(u8.data_ptr<std::uint8_t>(), int(u8.size(1)),
+                                                                int(u8.size(0)), std::size_t(u8.size(1) * 3));
+        item["finished"].push_back(covergen::cli::finish_cover(o.finish, cover, fs::path(o.out) / "finished",
+                                                               reqs[r].slug + "_" + std::to_string(i), reqs[r].label,
+                                                               o.seed + static_cast<std::uint64_t>(i)));
+      }
+#endif
       item["covers"].push_back((fs::path(o.out) / name).string());
     }
     const std::string grid = reqs[r].slug + "_grid.png";
@@ -198,7 +273,11 @@ void run(const GenerateCliOptions& o) {
                      .dump(2)
               << '\n';
   } else {
-    for (const auto& item : written) std::cout << item["grid"].get<std::string>() << '\n';
+    for (const auto& item : written) {
+      std::cout << item["grid"].get<std::string>() << '\n';
+      for (const auto& f : item.value("finished", json::array()))
+        for (const auto& file : f["files"]) std::cout << file.get<std::string>() << '\n';
+    }
     std::cout << (fs::path(o.out) / "index.html").string() << '\n';
   }
 }
@@ -206,15 +285,21 @@ void run(const GenerateCliOptions& o) {
 void setup(CLI::App& root) {
   auto o = std::make_shared<GenerateCliOptions>();
   auto* cmd = root.add_subcommand("generate", "Generate covers from a trained model");
-  cmd->add_option("--model", o->model, "Run folder, generator.cvgn or checkpoint.cvgn")->required();
+  cmd->add_option("--model", o->model, "Run folder, generator.cvgn, checkpoint.cvgn or TorchScript FILE.pt")->required();
   cmd->add_option("tracks", o->tracks, "Audio files (for models conditioned on an encoder)");
   cmd->add_option("--genre", o->genres, "Genre name (models conditioned on genre); default: every genre");
   cmd->add_option("--attributes", o->attributes, "name=value,... (models conditioned on attributes; repeatable)");
   cmd->add_option("-n", o->n, "Covers per request")->capture_default_str();
   cmd->add_option("--seed", o->seed, "Seed for the latents")->capture_default_str();
   cmd->add_option("--truncation", o->truncation, "Truncation psi in [0, 1] (1 = none)")->capture_default_str();
+  cmd->add_option("--mapper", o->mapper, "Mapper (covergen mapper fit): tracks choose an unconditional model's latents");
+  cmd->add_option("--variation", o->variation, "With --mapper: how far covers 1..n-1 stray from the track's latent, in [0, 1]")
+      ->capture_default_str();
   cmd->add_option("--out", o->out, "Output folder")->required();
   cmd->add_option("--device", o->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+#ifdef COVERGEN_GENERATE_FINISH
+  covergen::cli::add_finish_options(*cmd, o->finish, /*with_seed=*/false);
+#endif
   covergen::cli::add_common_options(*cmd, o->common);
   cmd->callback([o] { run(*o); });
 }

@@ -5,6 +5,8 @@
 // --nproc N, which starts N local workers itself (docs/distributed.md).
 #include "audio_conditions.hpp"
 #include "cli.hpp"
+#include "encoder_conditions.hpp"
+#include "track_encoding.hpp"
 
 #include <covergen/data/dataset.hpp>
 #include <covergen/data/hash.hpp>
@@ -12,7 +14,9 @@
 #include <covergen/data/loader.hpp>
 #include <covergen/device.hpp>
 #include <covergen/engine/trainer.hpp>
+#include <covergen/atomic_file.hpp>
 #include <covergen/errors.hpp>
+#include <covergen/model_file.hpp>
 #include <covergen/plugin_registry.hpp>
 #if __has_include(<covergen/distributed/distributed.hpp>)
 #include <covergen/distributed/distributed.hpp>
@@ -22,6 +26,7 @@
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -68,7 +73,63 @@ struct TrainConditions {
   at::Tensor per_track;  // [N, C] float32 over the dataset's tracks, or undefined
   json meta;
   at::Tensor grid;  // [R, C] fixed rows for the sample grid
+  std::vector<bool> usable;  // tracks that have a condition (empty: all)
 };
+
+std::vector<double> to_vec(const at::Tensor& t) {
+  auto c = t.to(at::kDouble).contiguous();
+  return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+}
+
+// Φ(track) from a fitted encoder, standardised with the training tracks' statistics.
+// The run keeps a copy of the encoder (RUN/encoder.cvgn) for `covergen generate`.
+TrainConditions encoder_conditions(const std::string& file, const data::Dataset& ds,
+                                   const std::vector<std::size_t>& train, const fs::path& run_dir, bool resume,
+                                   int threads, const covergen::cli::CommonOptions& common) {
+  auto registry = covergen::cli::make_registry();
+  auto encoder = covergen::load_encoder(file, registry);
+  auto emb = covergen::cli::dataset_embeddings(ds, *encoder, threads, common);
+  std::vector<std::int64_t> rows;
+  for (std::size_t i : train)
+    if (emb.have[i]) rows.push_back(static_cast<std::int64_t>(i));
+  if (rows.empty()) throw covergen::InputError(ds.csv_path().string(), "no training track could be encoded");
+  auto idx = at::tensor(rows);
+  auto tr = emb.raw.index_select(0, idx);
+  auto mean = tr.mean(0), stdv = tr.std(0, /*unbiased=*/false).clamp_min(1e-12);
+  TrainConditions c;
+  c.per_track = ((emb.raw - mean) / stdv).to(at::kFloat);
+  c.usable = emb.have;
+  const fs::path copy = run_dir / "encoder.cvgn";
+  if (!(resume && fs::exists(copy))) {
+    fs::create_directories(run_dir);
+    covergen::write_file_atomic(copy, covergen::read_file(file));
+  }
+  c.meta = {{"mode", "encoder"},  {"encoder", "encoder.cvgn"},   {"encoder_source", fs::absolute(file).string()},
+            {"plugin", encoder->plugin_name()}, {"dim", encoder->dim()}, {"mean", to_vec(mean)}, {"std", to_vec(stdv)}};
+  // Grid rows: per genre, the training track nearest its genre's mean embedding (a
+  // real track, so the row shows what the model does with real music); without
+  // genres, tracks at the 10th..90th percentile of the first dimension.
+  std::vector<std::int64_t> pick;
+  const auto g = static_cast<int>(ds.genres().size());
+  for (int k = 0; k < g && pick.size() < 8; ++k) {
+    std::vector<std::int64_t> members;
+    for (auto r : rows)
+      if (ds.tracks()[static_cast<std::size_t>(r)].genre == k) members.push_back(r);
+    if (members.empty()) continue;
+    auto m = c.per_track.index_select(0, at::tensor(members));
+    auto d = (m - m.mean(0, true)).pow(2).sum(1);
+    pick.push_back(members[static_cast<std::size_t>(d.argmin().item<std::int64_t>())]);
+  }
+  if (pick.empty()) {
+    auto first = c.per_track.index_select(0, idx).select(1, 0);
+    auto order = std::get<1>(first.sort());
+    const std::int64_t n_rows = std::min<std::int64_t>(5, order.size(0));
+    for (std::int64_t r = 0; r < n_rows; ++r)
+      pick.push_back(rows[static_cast<std::size_t>(order[(order.size(0) - 1) * (1 + 2 * r) / (2 * n_rows)].item<std::int64_t>())]);
+  }
+  c.grid = c.per_track.index_select(0, at::tensor(pick));
+  return c;
+}
 
 TrainConditions build_conditions(const std::string& spec, const data::Dataset& ds, const std::vector<std::size_t>& train,
                                 int threads) {
@@ -130,7 +191,9 @@ TrainConditions build_conditions(const std::string& spec, const data::Dataset& d
     c.grid = c.per_track.index_select(0, at::tensor(pick));
     return c;
   }
-  throw covergen::InputError("--condition " + spec + ": expected genre, attributes:NAME[,NAME...], audio:FEATURE[,FEATURE...] or none");
+  throw covergen::InputError("--condition " + spec +
+                             ": expected genre, attributes:NAME[,NAME...], audio:FEATURE[,FEATURE...], an encoder "
+                             "model file (covergen encoder fit) or none");
 }
 
 // Batches from the data loader (prefetching worker threads over the memory-mapped
@@ -227,6 +290,9 @@ void run(const TrainCliOptions& o) {
   int rank = 0, world = 1;
 #ifdef COVERGEN_HAVE_DISTRIBUTED
   if (o.nproc > 1) {
+    // Workers only read the feature store: extract what it lacks once, here.
+    if (covergen::cli::is_encoder_condition(o.condition))
+      covergen::cli::ensure_features(ds, covergen::cli::default_feature_store(ds), o.threads, o.common);
     covergen::distributed::launch_local_workers(o.nproc, args_without_nproc());
     return;
   }
@@ -242,7 +308,13 @@ void run(const TrainCliOptions& o) {
 #else
   if (o.nproc > 1) throw covergen::InputError("--nproc: this covergen was built without data-parallel training (torch c10d + libgloo-dev)");
 #endif
-  TrainConditions cond = build_conditions(o.condition, ds, train, o.threads);
+  const bool by_encoder = covergen::cli::is_encoder_condition(o.condition);
+  TrainConditions cond = by_encoder ? encoder_conditions(o.condition, ds, train, o.out, o.resume, o.threads, o.common)
+                                    : build_conditions(o.condition, ds, train, o.threads);
+  if (!cond.usable.empty()) {
+    train.erase(std::remove_if(train.begin(), train.end(), [&](std::size_t i) { return !cond.usable[i]; }), train.end());
+    if (train.empty()) throw covergen::InputError(o.data_dir, "no training track has both a cover and a condition");
+  }
 
   json cfg;
   try {
