@@ -19,8 +19,9 @@ bool is_torchscript_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   in.read(head, sizeof head);
   const std::string magic(head, static_cast<std::size_t>(in.gcount()));
-  if (magic == "CVGNMODL") return false;
   const std::string ext = path.extension().string();
+  // Our own container, even when damaged, is read (and refused) by the model-file reader.
+  if (magic == "CVGNMODL" || ext == ".cvgn") return false;
   return ext == ".pt" || ext == ".pth" || ext == ".ts" || magic.rfind("PK\x03\x04", 0) == 0;
 }
 

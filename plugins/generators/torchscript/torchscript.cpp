@@ -1,5 +1,5 @@
 // torchscript: a ConditionalGenerator over a user's TorchScript module (torch.jit.save
-// in Python, or `covergen export`). The contract (docs/plugins.md):
+// in Python). The contract (docs/plugins.md):
 //   forward(z[, c]) -> image, z [N, latent_dim] float32, c [N, condition_dim] float32,
 //   image [N, 3, S, S] in [-1, 1] (NCHW).
 // latent_dim / condition_dim / image_size come from the config, else from the
@@ -71,7 +71,7 @@ class TorchScriptGenerator : public covergen::ConditionalGenerator {
       module_ = torch::jit::load(path_, c10::kCPU, extra);
     } catch (const std::exception& e) {
       throw InputError(path_, "not a TorchScript module (" + short_error(e) +
-                                  "); save one with torch.jit.save(torch.jit.script(G), path) or `covergen export`");
+                                  "); save one with torch.jit.save(torch.jit.script(G), path)");
     }
     module_.eval();
     json info = json::object();
@@ -196,4 +196,4 @@ class TorchScriptGenerator : public covergen::ConditionalGenerator {
 }  // namespace
 
 COVERGEN_GENERATOR_PLUGIN(TorchScriptGenerator, "torchscript", "1.0.0",
-                          "a TorchScript generator forward(z[, c]) -> image, from torch.jit.save or covergen export")
+                          "a TorchScript generator forward(z[, c]) -> image, from torch.jit.save")

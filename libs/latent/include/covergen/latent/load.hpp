@@ -1,6 +1,6 @@
 // Loading "a generator" whatever the file: a run folder, generator.cvgn or
 // checkpoint.cvgn from `covergen train` (engine::load_generator), or a TorchScript
-// file (FILE.pt, from `covergen export` or torch.jit.save) through the torchscript
+// file (FILE.pt, from torch.jit.save) through the torchscript
 // generator plugin.
 #pragma once
 
