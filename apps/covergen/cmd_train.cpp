@@ -81,6 +81,28 @@ std::vector<double> to_vec(const at::Tensor& t) {
   return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
 }
 
+// raw [N, K] float64 standardised with the mean and (population) std of `rows`;
+// the statistics go into meta as "mean" and "std".
+at::Tensor standardise(const at::Tensor& raw, const std::vector<std::int64_t>& rows, json& meta) {
+  auto tr = raw.index_select(0, at::tensor(rows));
+  auto mean = tr.mean(0), stdv = tr.std(0, /*unbiased=*/false).clamp_min(1e-12);
+  meta["mean"] = to_vec(mean);
+  meta["std"] = to_vec(stdv);
+  return ((raw - mean) / stdv).to(at::kFloat);
+}
+
+// Sample-grid rows: the dataset rows among `rows` at the 10th..90th percentile of
+// the first condition entry, so the grid shows how the covers follow it.
+std::vector<std::int64_t> percentile_rows(const at::Tensor& per_track, const std::vector<std::int64_t>& rows) {
+  auto first = per_track.index_select(0, at::tensor(rows)).select(1, 0);
+  auto order = std::get<1>(first.sort());
+  const std::int64_t n_rows = std::min<std::int64_t>(5, order.size(0));
+  std::vector<std::int64_t> pick;
+  for (std::int64_t r = 0; r < n_rows; ++r)
+    pick.push_back(rows[static_cast<std::size_t>(order[(order.size(0) - 1) * (1 + 2 * r) / (2 * n_rows)].item<std::int64_t>())]);
+  return pick;
+}
+
 // Φ(track) from a fitted encoder, standardised with the training tracks' statistics.
 // The run keeps a copy of the encoder (RUN/encoder.cvgn) for `covergen generate`.
 TrainConditions encoder_conditions(const std::string& file, const data::Dataset& ds,
@@ -93,19 +115,16 @@ TrainConditions encoder_conditions(const std::string& file, const data::Dataset&
   for (std::size_t i : train)
     if (emb.have[i]) rows.push_back(static_cast<std::int64_t>(i));
   if (rows.empty()) throw covergen::InputError(ds.csv_path().string(), "no training track could be encoded");
-  auto idx = at::tensor(rows);
-  auto tr = emb.raw.index_select(0, idx);
-  auto mean = tr.mean(0), stdv = tr.std(0, /*unbiased=*/false).clamp_min(1e-12);
   TrainConditions c;
-  c.per_track = ((emb.raw - mean) / stdv).to(at::kFloat);
+  c.meta = {{"mode", "encoder"},  {"encoder", "encoder.cvgn"},   {"encoder_source", fs::absolute(file).string()},
+            {"plugin", encoder->plugin_name()}, {"dim", encoder->dim()}};
+  c.per_track = standardise(emb.raw, rows, c.meta);
   c.usable = emb.have;
   const fs::path copy = run_dir / "encoder.cvgn";
   if (!(resume && fs::exists(copy))) {
     fs::create_directories(run_dir);
     covergen::write_file_atomic(copy, covergen::read_file(file));
   }
-  c.meta = {{"mode", "encoder"},  {"encoder", "encoder.cvgn"},   {"encoder_source", fs::absolute(file).string()},
-            {"plugin", encoder->plugin_name()}, {"dim", encoder->dim()}, {"mean", to_vec(mean)}, {"std", to_vec(stdv)}};
   // Grid rows: per genre, the training track nearest its genre's mean embedding (a
   // real track, so the row shows what the model does with real music); without
   // genres, tracks at the 10th..90th percentile of the first dimension.
@@ -120,13 +139,7 @@ TrainConditions encoder_conditions(const std::string& file, const data::Dataset&
     auto d = (m - m.mean(0, true)).pow(2).sum(1);
     pick.push_back(members[static_cast<std::size_t>(d.argmin().item<std::int64_t>())]);
   }
-  if (pick.empty()) {
-    auto first = c.per_track.index_select(0, idx).select(1, 0);
-    auto order = std::get<1>(first.sort());
-    const std::int64_t n_rows = std::min<std::int64_t>(5, order.size(0));
-    for (std::int64_t r = 0; r < n_rows; ++r)
-      pick.push_back(rows[static_cast<std::size_t>(order[(order.size(0) - 1) * (1 + 2 * r) / (2 * n_rows)].item<std::int64_t>())]);
-  }
+  if (pick.empty()) pick = percentile_rows(c.per_track, rows);
   c.grid = c.per_track.index_select(0, at::tensor(pick));
   return c;
 }
@@ -170,25 +183,10 @@ TrainConditions build_conditions(const std::string& spec, const data::Dataset& d
       for (std::int64_t i = 0; i < n; ++i)
         for (std::size_t j = 0; j < cols.size(); ++j) raw[i][static_cast<std::int64_t>(j)] = ds.tracks()[i].attributes[cols[j]];
     }
-    auto idx = at::tensor(std::vector<std::int64_t>(train.begin(), train.end()));
-    auto tr = raw.index_select(0, idx);
-    auto mean = tr.mean(0), stdv = tr.std(0, /*unbiased=*/false).clamp_min(1e-12);
-    c.per_track = ((raw - mean) / stdv).to(at::kFloat);
-    auto to_vec = [](const at::Tensor& t) {
-      std::vector<double> v(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
-      return v;
-    };
-    c.meta = {{"mode", audio ? "audio" : "attributes"}, {"names", names}, {"mean", to_vec(mean.contiguous())},
-              {"std", to_vec(stdv.contiguous())}};
-    // Grid rows: the conditions of training tracks at the 10th..90th percentile of
-    // the first feature, so the grid shows how the covers follow it.
-    auto first = c.per_track.index_select(0, idx).select(1, 0);
-    auto order = std::get<1>(first.sort());
-    const std::int64_t rows = std::min<std::int64_t>(5, order.size(0));
-    std::vector<std::int64_t> pick;
-    for (std::int64_t r = 0; r < rows; ++r)
-      pick.push_back(idx[order[(order.size(0) - 1) * (1 + 2 * r) / (2 * rows)].item<std::int64_t>()].item<std::int64_t>());
-    c.grid = c.per_track.index_select(0, at::tensor(pick));
+    const std::vector<std::int64_t> rows(train.begin(), train.end());
+    c.meta = {{"mode", audio ? "audio" : "attributes"}, {"names", names}};
+    c.per_track = standardise(raw, rows, c.meta);
+    c.grid = c.per_track.index_select(0, at::tensor(percentile_rows(c.per_track, rows)));
     return c;
   }
   throw covergen::InputError("--condition " + spec +
