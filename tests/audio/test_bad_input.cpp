@@ -306,3 +306,35 @@ TEST_CASE("a 20-minute file is processed in bounded memory", "[audio][bad][slow]
   // float32 power spectrogram would add 212 MB.
   CHECK(peak_mb < 300);
 }
+
+TEST_CASE("mp3 through libmpg123 directly equals libsndfile's decode bit for bit", "[audio]") {
+  // libsndfile's reference: every frame of the file through sf_readf_float, mean of the channels.
+  SF_INFO info{};
+  SNDFILE* f = sf_open(kMp3.c_str(), SFM_READ, &info);
+  REQUIRE(f != nullptr);
+  REQUIRE(info.channels == 2);
+  std::vector<float> ref, buf(4096 * 2);
+  for (sf_count_t got; (got = sf_readf_float(f, buf.data(), 4096)) > 0;)
+    for (sf_count_t i = 0; i < got; ++i) ref.push_back((buf[2 * i] + buf[2 * i + 1]) / 2.0f);
+  sf_close(f);
+  REQUIRE(ref.size() == 1323000);  // gapless: 30 s at 44.1 kHz, encoder delay and padding removed
+
+  AudioInfo ai;
+  DecodeOptions small;
+  small.block_frames = 1000;  // blocks that do not line up with MPEG frames (1152 samples)
+  const std::vector<float> y = AudioDecoder(small).decode_mono(kMp3, &ai);
+  CHECK(ai.format == "MPEG-1/2");
+  CHECK(ai.sample_rate == 44100);
+  CHECK(ai.decoded_frames == static_cast<std::int64_t>(ref.size()));
+  REQUIRE(y.size() == ref.size());
+  std::size_t differ = 0;
+  for (std::size_t i = 0; i < y.size(); ++i) differ += y[i] != ref[i];
+  CHECK(differ == 0);
+
+  DecodeOptions part;
+  part.offset_s = 1.5;
+  part.duration_s = 2.0;
+  const std::vector<float> yp = AudioDecoder(part).decode_mono(kMp3);
+  REQUIRE(yp.size() == 88200);
+  CHECK(std::equal(yp.begin(), yp.end(), ref.begin() + 66150));
+}
