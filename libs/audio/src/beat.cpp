@@ -140,13 +140,26 @@ BeatResult beat_track(const std::vector<float>& env, const FeatureConfig& cfg) {
   const double log_fpb = std::log(fpb);
   const int lo_off = static_cast<int>(std::nearbyint(fpb / 2));
   const int hi_off = static_cast<int>(2 * fpb);
+  // The transition penalty depends only on the distance i - loc in [lo_off, hi_off]:
+  // tabulated once (the same expression, so the same values) instead of a log per candidate.
+  std::vector<double> penalty(static_cast<std::size_t>(std::max(hi_off, 0) + 1), 0.0);
+  for (int dist = std::max(lo_off, 1); dist <= hi_off; ++dist) {
+    const double d = std::log(static_cast<double>(dist)) - log_fpb;
+    penalty[static_cast<std::size_t>(dist)] = tightness * d * d;
+  }
   for (int i = 0; i < N; ++i) {
     double best_score = -std::numeric_limits<double>::infinity();
     int beat_location = -1;
     for (int loc = i - lo_off; loc > i - hi_off - 1; --loc) {
       if (loc < 0) break;
-      const double d = std::log(static_cast<double>(i - loc)) - log_fpb;
-      const double score = cumscore[loc] - tightness * d * d;
+      double pen;
+      if (i - loc >= 1 && i - loc <= hi_off) {
+        pen = penalty[static_cast<std::size_t>(i - loc)];
+      } else {  // not reached for tempi librosa can return (lo_off >= 1)
+        const double d = std::log(static_cast<double>(i - loc)) - log_fpb;
+        pen = tightness * d * d;
+      }
+      const double score = cumscore[loc] - pen;
       if (score > best_score) {
         best_score = score;
         beat_location = loc;

@@ -335,7 +335,7 @@ struct FeatureExtractor::Impl {
   // STFT frame t (center=True, zero padding): fills mag (|X| float32) and pw (|X|**2 float32)
   // as librosa does: rfft in float64 of float32 samples times the float64 window, stored
   // complex64, np.abs (hypot) in float32, then squared in float32.
-  void stft_frame(const float* y, std::int64_t n, std::int64_t t) {
+  void stft_frame(const float* y, std::int64_t n, std::int64_t t, float* power_out = nullptr) {
     const std::int64_t start = t * hop - n_fft / 2;
     double* f = frame.p;
     if (start >= 0 && start + n_fft <= n) {
@@ -348,7 +348,7 @@ struct FeatureExtractor::Impl {
       }
     }
     fft.forward(frame.p, spec.p);
-    magnitudes(spec.p, mag.data(), pw.data(), n_bins);
+    magnitudes(spec.p, mag.data(), power_out ? power_out : pw.data(), n_bins);
   }
 
   __attribute__((target_clones("avx2", "default")))
@@ -365,11 +365,6 @@ struct FeatureExtractor::Impl {
 
   // One row-major [12 x n_bins] chroma filterbank transposed to [n_bins x 16] for a
   // vectorisable accumulation; sequential in frequency for every chroma.
-  static void chroma_frame(const float* wt16, const float* p, int nb, float* out12) {
-    double acc[16];
-    accumulate16(wt16, p, nb, acc);
-    for (int c = 0; c < 12; ++c) out12[c] = static_cast<float>(acc[c]);
-  }
   __attribute__((target_clones("avx2", "default")))
   static void accumulate16(const float* wt16, const float* p, int nb, double* acc) {
     for (int c = 0; c < 16; ++c) acc[c] = 0.0;
@@ -377,6 +372,21 @@ struct FeatureExtractor::Impl {
       const double v = p[k];
       const float* w = wt16 + static_cast<std::size_t>(k) * 16;
       for (int c = 0; c < 16; ++c) acc[c] += static_cast<double>(w[c]) * v;
+    }
+  }
+  // Two frames at once: the same sums in the same order as accumulate16, with the
+  // weights converted once and two independent dependency chains.
+  __attribute__((target_clones("avx2", "default")))
+  static void accumulate16x2(const float* wt16, const float* p0, const float* p1, int nb, double* acc0, double* acc1) {
+    for (int c = 0; c < 16; ++c) acc0[c] = acc1[c] = 0.0;
+    for (int k = 0; k < nb; ++k) {
+      const double v0 = p0[k], v1 = p1[k];
+      const float* w = wt16 + static_cast<std::size_t>(k) * 16;
+      for (int c = 0; c < 16; ++c) {
+        const double wc = w[c];
+        acc0[c] += wc * v0;
+        acc1[c] += wc * v1;
+      }
     }
   }
 };
@@ -494,10 +504,11 @@ Features FeatureExtractor::compute(const float* y, std::size_t n_samples) {
   // ---- pass A: one STFT frame at a time ---------------------------------------------
   for (int t = 0; t < T; ++t) {
     auto c0 = clock_type::now();
-    im.stft_frame(y, n, t);
+    // |X|^2 goes straight into the chroma pass's cache when there is one
+    float* pw_row = cache ? power_cache.data() + static_cast<std::size_t>(t) * nb : im.pw.data();
+    im.stft_frame(y, n, t, pw_row);
     const float* mg = im.mag.data();
-    const float* pw = im.pw.data();
-    if (cache) std::memcpy(power_cache.data() + static_cast<std::size_t>(t) * nb, pw, sizeof(float) * nb);
+    const float* pw = pw_row;
     auto c1 = clock_type::now();
     t_stft += std::chrono::duration<double>(c1 - c0).count();
 
@@ -604,8 +615,25 @@ Features FeatureExtractor::compute(const float* y, std::size_t n_samples) {
     for (int c = 0; c < 12; ++c)
       for (int k = 0; k < nb; ++k) wt16[static_cast<std::size_t>(k) * 16 + c] = fb(c, k);
     F.chroma = Matrix(12, T);
-    float raw[12];
-    for (int t = 0; t < T; ++t) {
+    auto store = [&](int t, const double* acc) {
+      float raw[12];
+      for (int c = 0; c < 12; ++c) raw[c] = static_cast<float>(acc[c]);
+      double len = 0;
+      for (float v : raw) len = std::max(len, static_cast<double>(std::abs(v)));
+      if (len < kTinyF) len = 1.0;
+      for (int c = 0; c < 12; ++c) F.chroma(c, t) = static_cast<float>(raw[c] / len);
+    };
+    double acc0[16], acc1[16];
+    int t = 0;
+    if (cache) {
+      for (; t + 2 <= T; t += 2) {
+        const float* p0 = power_cache.data() + static_cast<std::size_t>(t) * nb;
+        Impl::accumulate16x2(wt16.data(), p0, p0 + nb, nb, acc0, acc1);
+        store(t, acc0);
+        store(t + 1, acc1);
+      }
+    }
+    for (; t < T; ++t) {
       const float* p;
       if (cache) {
         p = power_cache.data() + static_cast<std::size_t>(t) * nb;
@@ -613,11 +641,8 @@ Features FeatureExtractor::compute(const float* y, std::size_t n_samples) {
         im.stft_frame(y, n, t);
         p = im.pw.data();
       }
-      Impl::chroma_frame(wt16.data(), p, nb, raw);
-      double len = 0;
-      for (float v : raw) len = std::max(len, static_cast<double>(std::abs(v)));
-      if (len < kTinyF) len = 1.0;
-      for (int c = 0; c < 12; ++c) F.chroma(c, t) = static_cast<float>(raw[c] / len);
+      Impl::accumulate16(wt16.data(), p, nb, acc0);
+      store(t, acc0);
     }
   }
   F.times.add("chroma", since(c0));
