@@ -48,6 +48,7 @@ double estimate_tempo(const std::vector<float>& env, const FeatureConfig& cfg) {
   detail::FftwBuffer<double> buf(static_cast<std::size_t>(nfft));
   detail::FftwBuffer<fftw_complex> spec(static_cast<std::size_t>(nfft / 2 + 1));
   std::vector<double> tg(static_cast<std::size_t>(win), 0.0);
+  const double inv_nfft = 1.0 / nfft;
   for (int t = 0; t < T; ++t) {
     const float* x = padded.data() + t;
     bool any = false;
@@ -64,10 +65,14 @@ double estimate_tempo(const std::vector<float>& env, const FeatureConfig& cfg) {
       spec[k][1] = 0.0;
     }
     fft.inverse(spec.p, buf.p);
+    // nfft is a power of two: x * (1 / nfft) is exactly x / nfft, without a division
     double mx = 0;
-    for (int k = 0; k < win; ++k) mx = std::max(mx, std::abs(buf[k] / nfft));
+    for (int k = 0; k < win; ++k) {
+      buf[k] *= inv_nfft;
+      mx = std::max(mx, std::abs(buf[k]));
+    }
     if (mx < std::numeric_limits<double>::min()) mx = 1.0;
-    for (int k = 0; k < win; ++k) tg[k] += (buf[k] / nfft) / mx;
+    for (int k = 0; k < win; ++k) tg[k] += buf[k] / mx;
   }
   for (double& v : tg) v /= T;
 

@@ -351,7 +351,7 @@ struct FeatureExtractor::Impl {
     magnitudes(spec.p, mag.data(), power_out ? power_out : pw.data(), n_bins);
   }
 
-  __attribute__((target_clones("avx2", "default")))
+  __attribute__((target_clones("avx512f", "avx2", "default")))
   static void magnitudes(const fftw_complex* X, float* mg, float* p, int nb) {
     for (int k = 0; k < nb; ++k) {
       const double re = static_cast<float>(X[k][0]);
@@ -752,11 +752,16 @@ Features FeatureExtractor::compute(const float* y, std::size_t n_samples) {
       std::vector<std::int32_t> zc(static_cast<std::size_t>(nblocks), 0);  // crossings at j in (b*hop, (b+1)*hop]
       std::vector<double> sq(static_cast<std::size_t>(nblocks), 0.0);        // sum y^2 over padded [b*hop, (b+1)*hop)
       bool prev = sb(padded(0));
-      for (std::int64_t j = 1; j < P; ++j) {
-        const std::int64_t i = j - half;
-        const bool cur = sb(i >= 0 && i < n ? y[i] : padded(j));
-        zc[static_cast<std::size_t>((j - 1) / hop)] += cur != prev;
-        prev = cur;
+      // block b counts the crossings at j in [b*hop + 1, (b+1)*hop] (no division per sample)
+      for (std::int64_t b = 0, j = 1; j < P; ++b) {
+        const std::int64_t jend = std::min<std::int64_t>(P, (b + 1) * hop + 1);
+        std::int32_t count = 0;
+        for (; j < jend; ++j) {
+          const bool cur = sb(padded(j));
+          count += cur != prev;
+          prev = cur;
+        }
+        zc[static_cast<std::size_t>(b)] = count;
       }
       for (std::int64_t b = 0; b * hop < P; ++b) {
         const std::int64_t a0 = std::max<std::int64_t>(0, b * hop - half), a1 = std::min<std::int64_t>(n, (b + 1) * hop - half);
