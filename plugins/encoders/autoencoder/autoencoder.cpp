@@ -16,9 +16,10 @@ namespace ce = covergen::encoders;
 using covergen::InputError;
 using ce::json;
 
-class AutoencoderEncoder : public covergen::Encoder {
+class AutoencoderEncoder : public ce::TorchEncoder {
  public:
-  explicit AutoencoderEncoder(const std::string& text) {
+  explicit AutoencoderEncoder(const std::string& text)
+      : TorchEncoder("autoencoder", covergen::EncoderInput::summary) {
     auto cfg = ce::parse_config("autoencoder", text);
     input_dim_ = ce::get<std::int64_t>(cfg, "input_dim", 0, "autoencoder");
     dim_ = ce::get<std::int64_t>(cfg, "dim", 16, "autoencoder");
@@ -45,43 +46,17 @@ class AutoencoderEncoder : public covergen::Encoder {
                 {"noise", noise_}, {"fitted", fitted_}}
         .dump();
   }
-  covergen::NamedTensors named_tensors() override {
-    covergen::NamedTensors t{{"mean", mean_}, {"scale", scale_}};
-    if (enc_) {
-      ce::append_module_tensors(t, "encoder.", *enc_);
-      ce::append_module_tensors(t, "decoder.", *dec_);
-    }
-    return t;
-  }
-  void to(const c10::Device& d) override {
-    device_ = d;
-    mean_ = mean_.to(d);
-    scale_ = scale_.to(d);
-    if (enc_) {
-      enc_->to(d);
-      dec_->to(d);
-    }
-  }
-  c10::Device device() const override { return device_; }
-  covergen::EncoderInput input_kind() const override { return covergen::EncoderInput::summary; }
-  std::int64_t input_dim() const override { return input_dim_; }
-  std::int64_t dim() const override { return dim_; }
-  bool fitted() const override { return fitted_; }
 
   covergen::FitReport fit(const covergen::EncoderData& train, const covergen::EncoderData& val,
                           const covergen::FitOptions& options) override {
     const auto& x = train.inputs;
-    if (!x.defined() || x.dim() != 2 || x.size(0) < 2)
-      throw InputError("autoencoder encoder: expected at least 2 [N, F] summary vectors to fit on");
-    if (!at::isfinite(x).all().item<bool>()) throw InputError("autoencoder encoder: the training data contains NaN or Inf");
+    check_training_inputs(x, 2, "[N, F] summary vectors");
     if (options.dim > 0) dim_ = options.dim;
     input_dim_ = x.size(1);
     torch::manual_seed(options.seed);
     device_ = c10::kCPU;
     build();
-    auto [m, s] = ce::feature_stats(x, 1);
-    mean_.copy_(m);
-    scale_.copy_(s);
+    fit_standardisation(x, 1);
     to(options.device);
     const auto dev = options.device;
     auto xt = ((x.to(dev, at::kFloat) - mean_) / scale_).contiguous();
@@ -90,9 +65,7 @@ class AutoencoderEncoder : public covergen::Encoder {
       ce::check_input("autoencoder", covergen::EncoderInput::summary, input_dim_, val.inputs);
       xv = ((val.inputs.to(dev, at::kFloat) - mean_) / scale_).contiguous();
     }
-    std::vector<torch::Tensor> params = enc_->parameters();
-    for (auto& p : dec_->parameters()) params.push_back(p);
-    torch::optim::Adam opt(params, torch::optim::AdamOptions(lr_).weight_decay(weight_decay_));
+    torch::optim::Adam opt(trainable_parameters(), torch::optim::AdamOptions(lr_).weight_decay(weight_decay_));
     ce::Rng rng(options.seed ^ 0xAE00AE00ULL);
     const std::int64_t n = xt.size(0);
     auto state = named_tensors();
@@ -138,9 +111,12 @@ class AutoencoderEncoder : public covergen::Encoder {
   }
 
  private:
+  std::vector<std::pair<std::string, torch::nn::Module*>> saved_modules() override {
+    if (!enc_) return {};
+    return {{"encoder.", enc_.get()}, {"decoder.", dec_.get()}};
+  }
   void build() {
-    mean_ = torch::zeros({std::max<std::int64_t>(input_dim_, 0)}, torch::TensorOptions().device(device_));
-    scale_ = torch::ones({std::max<std::int64_t>(input_dim_, 0)}, torch::TensorOptions().device(device_));
+    reset_standardisation(input_dim_);
     enc_ = nullptr;
     dec_ = nullptr;
     if (input_dim_ <= 0) return;
@@ -166,12 +142,9 @@ class AutoencoderEncoder : public covergen::Encoder {
     dec_->eval();
   }
 
-  std::int64_t input_dim_ = 0, dim_ = 16, epochs_ = 300, batch_ = 64, patience_ = 30;
+  std::int64_t epochs_ = 300, batch_ = 64, patience_ = 30;
   std::vector<std::int64_t> hidden_;
   double lr_ = 1e-3, weight_decay_ = 1e-5, noise_ = 0.1;
-  bool fitted_ = false;
-  c10::Device device_{c10::kCPU};
-  at::Tensor mean_, scale_;
   mutable torch::nn::Sequential enc_{nullptr}, dec_{nullptr};
 };
 

@@ -9,8 +9,10 @@
 #include <chrono>
 #include <cmath>
 #include <functional>
+#include <algorithm>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace covergen::encoders {
@@ -98,5 +100,73 @@ inline at::Tensor chunked(std::int64_t n, std::int64_t chunk, const std::functio
   for (std::int64_t s = 0; s < n; s += chunk) parts.push_back(fn(s, std::min(n, s + chunk)));
   return parts.empty() ? at::Tensor() : torch::cat(parts, 0);
 }
+
+/// What the LibTorch encoders share: the standardisation (mean_, scale_ over the input
+/// features), the device, the dimensions and fitted flag, and the modules with the
+/// prefixes their tensors are saved under. A plugin lists its modules in
+/// saved_modules(); saving, loading and moving between devices follow from that.
+class TorchEncoder : public Encoder {
+ public:
+  NamedTensors named_tensors() override {
+    NamedTensors t{{"mean", mean_}, {"scale", scale_}};
+    for (const auto& [prefix, m] : saved_modules()) append_module_tensors(t, prefix, *m);
+    return t;
+  }
+  void to(const c10::Device& d) override {
+    device_ = d;
+    mean_ = mean_.to(d);
+    scale_ = scale_.to(d);
+    for (const auto& [prefix, m] : saved_modules()) m->to(d);
+  }
+  c10::Device device() const override { return device_; }
+  EncoderInput input_kind() const override { return input_kind_; }
+  std::int64_t input_dim() const override { return input_dim_; }
+  std::int64_t dim() const override { return dim_; }
+  bool fitted() const override { return fitted_; }
+
+ protected:
+  TorchEncoder(std::string name, EncoderInput kind) : name_(std::move(name)), input_kind_(kind) {}
+
+  /// The built modules (none before the model is built) and the prefix of their
+  /// saved tensors, in saving order.
+  virtual std::vector<std::pair<std::string, torch::nn::Module*>> saved_modules() = 0;
+
+  void train_mode(bool on) {
+    for (const auto& [prefix, m] : saved_modules()) m->train(on);
+  }
+  /// The parameters of every saved module, for the optimiser.
+  std::vector<torch::Tensor> trainable_parameters() {
+    std::vector<torch::Tensor> params;
+    for (const auto& [prefix, m] : saved_modules())
+      for (auto& p : m->parameters()) params.push_back(p);
+    return params;
+  }
+  /// fit()'s first check: at least 2 training inputs of rank `rank`, all finite.
+  /// `what` names them in the error ("[N, F] summary vectors").
+  void check_training_inputs(const at::Tensor& x, std::int64_t rank, const std::string& what) const {
+    if (!x.defined() || x.dim() != rank || x.size(0) < 2)
+      throw InputError(name_ + " encoder: expected at least 2 " + what + " to fit on");
+    if (!at::isfinite(x).all().item<bool>()) throw InputError(name_ + " encoder: the training data contains NaN or Inf");
+  }
+  /// The identity standardisation over `features` values (the state of an unfitted model).
+  void reset_standardisation(std::int64_t features) {
+    const auto n = std::max<std::int64_t>(features, 0);
+    mean_ = torch::zeros({n}, torch::TensorOptions().device(device_));
+    scale_ = torch::ones({n}, torch::TensorOptions().device(device_));
+  }
+  /// mean_ and scale_ from the training inputs' statistics (features along `feature_axis`).
+  void fit_standardisation(const at::Tensor& x, std::int64_t feature_axis) {
+    auto [m, s] = feature_stats(x, feature_axis);
+    mean_.copy_(m);
+    scale_.copy_(s);
+  }
+
+  std::string name_;
+  EncoderInput input_kind_;
+  std::int64_t input_dim_ = 0, dim_ = 0;
+  bool fitted_ = false;
+  c10::Device device_{c10::kCPU};
+  at::Tensor mean_, scale_;
+};
 
 }  // namespace covergen::encoders

@@ -23,9 +23,9 @@ namespace ce = covergen::encoders;
 using covergen::InputError;
 using ce::json;
 
-class RnnEncoder : public covergen::Encoder {
+class RnnEncoder : public ce::TorchEncoder {
  public:
-  explicit RnnEncoder(const std::string& text) {
+  explicit RnnEncoder(const std::string& text) : TorchEncoder("rnn", covergen::EncoderInput::frames) {
     const std::string P = "rnn";
     auto cfg = ce::parse_config(P, text);
     input_dim_ = ce::get<std::int64_t>(cfg, "input_dim", 0, P);
@@ -65,39 +65,15 @@ class RnnEncoder : public covergen::Encoder {
                 {"dropout", dropout_}, {"mode", mode_}, {"classes", classes_}, {"fitted", fitted_}}
         .dump();
   }
-  covergen::NamedTensors named_tensors() override {
-    covergen::NamedTensors t{{"mean", mean_}, {"scale", scale_}};
-    if (gru_) ce::append_module_tensors(t, "rnn.", *gru_);
-    if (lstm_) ce::append_module_tensors(t, "rnn.", *lstm_);
-    if (head_) ce::append_module_tensors(t, "head.", *head_);
-    if (dec_) {
-      ce::append_module_tensors(t, "decoder.", *dec_);
-      ce::append_module_tensors(t, "decoder_out.", *dec_out_);
-    }
-    return t;
-  }
-  void to(const c10::Device& d) override {
-    device_ = d;
-    mean_ = mean_.to(d);
-    scale_ = scale_.to(d);
-    for (auto* m : modules()) m->to(d);
-  }
-  c10::Device device() const override { return device_; }
-  covergen::EncoderInput input_kind() const override { return covergen::EncoderInput::frames; }
-  std::int64_t input_dim() const override { return input_dim_; }
-  std::int64_t dim() const override { return dim_; }
-  bool fitted() const override { return fitted_; }
 
   covergen::FitReport fit(const covergen::EncoderData& train, const covergen::EncoderData& val,
                           const covergen::FitOptions& options) override {
     const std::string P = "rnn";
     const auto& x = train.inputs;
-    if (!x.defined() || x.dim() != 3 || x.size(0) < 2)
-      throw InputError(P + " encoder: expected at least 2 [N, T, F] frame sequences to fit on");
+    check_training_inputs(x, 3, "[N, T, F] frame sequences");
     if (x.size(1) < pool_ * 2)
       throw InputError(P + " encoder: sequences of " + std::to_string(x.size(1)) + " frames are too short (need " +
                        std::to_string(pool_ * 2) + ")");
-    if (!at::isfinite(x).all().item<bool>()) throw InputError(P + " encoder: the training data contains NaN or Inf");
     if (options.dim > 0) dim_ = options.dim;
     if (bidirectional_ && dim_ % 2 != 0) throw InputError(P + " encoder: a bidirectional rnn needs an even --dim");
     input_dim_ = x.size(2);
@@ -109,9 +85,7 @@ class RnnEncoder : public covergen::Encoder {
     torch::manual_seed(options.seed);
     device_ = c10::kCPU;
     build();
-    auto [m, s] = ce::feature_stats(x, 2);
-    mean_.copy_(m);
-    scale_.copy_(s);
+    fit_standardisation(x, 2);
     to(options.device);
     const auto dev = options.device;
     // Pool the whole training set once (cheap: 1/pool of the frames).
@@ -123,9 +97,7 @@ class RnnEncoder : public covergen::Encoder {
       vp = pooled(val.inputs);
       if (mode_ == "classify" && ce::has_labels(val)) vl = val.labels.to(dev, at::kLong);
     }
-    std::vector<torch::Tensor> params;
-    for (auto* mod : modules())
-      for (auto& p : mod->parameters()) params.push_back(p);
+    const std::vector<torch::Tensor> params = trainable_parameters();
     torch::optim::AdamW opt(params, torch::optim::AdamWOptions(lr_).weight_decay(weight_decay_));
     ce::Rng rng(options.seed ^ 0x5EC5EC5EULL);
     const std::int64_t n = xp.size(0), S = xp.size(1), crop = std::min(crop_steps_, S);
@@ -202,24 +174,19 @@ class RnnEncoder : public covergen::Encoder {
     auto rec = dec_out_->forward(std::get<0>(dec_->forward(rep)));
     return torch::mse_loss(rec, xb);
   }
-  std::vector<torch::nn::Module*> modules() {
-    std::vector<torch::nn::Module*> m;
-    if (gru_) m.push_back(gru_.get());
-    if (lstm_) m.push_back(lstm_.get());
-    if (head_) m.push_back(head_.get());
+  std::vector<std::pair<std::string, torch::nn::Module*>> saved_modules() override {
+    std::vector<std::pair<std::string, torch::nn::Module*>> m;
+    if (gru_) m.emplace_back("rnn.", gru_.get());
+    if (lstm_) m.emplace_back("rnn.", lstm_.get());
+    if (head_) m.emplace_back("head.", head_.get());
     if (dec_) {
-      m.push_back(dec_.get());
-      m.push_back(dec_out_.get());
+      m.emplace_back("decoder.", dec_.get());
+      m.emplace_back("decoder_out.", dec_out_.get());
     }
     return m;
   }
-  void train_mode(bool on) {
-    for (auto* m : modules()) m->train(on);
-  }
   void build() {
-    const auto F = std::max<std::int64_t>(input_dim_, 0);
-    mean_ = torch::zeros({F}, torch::TensorOptions().device(device_));
-    scale_ = torch::ones({F}, torch::TensorOptions().device(device_));
+    reset_standardisation(input_dim_);
     gru_ = nullptr;
     lstm_ = nullptr;
     head_ = nullptr;
@@ -245,14 +212,12 @@ class RnnEncoder : public covergen::Encoder {
     train_mode(false);
   }
 
-  std::int64_t input_dim_ = 0, dim_ = 64, layers_ = 1, pool_ = 10, crop_steps_ = 64, epochs_ = 60, batch_ = 32,
+  std::int64_t layers_ = 1, pool_ = 10, crop_steps_ = 64, epochs_ = 60, batch_ = 32,
                patience_ = 10;
   std::string cell_ = "gru", mode_ = "auto";
-  bool bidirectional_ = false, fitted_ = false;
+  bool bidirectional_ = false;
   double lr_ = 3e-3, weight_decay_ = 1e-4, dropout_ = 0.2;
   std::vector<std::string> classes_;
-  c10::Device device_{c10::kCPU};
-  at::Tensor mean_, scale_;
   mutable torch::nn::GRU gru_{nullptr}, dec_{nullptr};
   mutable torch::nn::LSTM lstm_{nullptr};
   mutable torch::nn::Sequential head_{nullptr};

@@ -23,9 +23,9 @@ namespace ce = covergen::encoders;
 using covergen::InputError;
 using ce::json;
 
-class SpectrogramCnn : public covergen::Encoder {
+class SpectrogramCnn : public ce::TorchEncoder {
  public:
-  explicit SpectrogramCnn(const std::string& text) {
+  explicit SpectrogramCnn(const std::string& text) : TorchEncoder("spectrogram-cnn", covergen::EncoderInput::logmel) {
     const std::string P = "spectrogram-cnn";
     auto cfg = ce::parse_config(P, text);
     input_dim_ = ce::get<std::int64_t>(cfg, "input_dim", 0, P);
@@ -60,53 +60,25 @@ class SpectrogramCnn : public covergen::Encoder {
                 {"dropout", dropout_}, {"classes", classes_}, {"fitted", fitted_}}
         .dump();
   }
-  covergen::NamedTensors named_tensors() override {
-    covergen::NamedTensors t{{"mean", mean_}, {"scale", scale_}};
-    if (body_) {
-      ce::append_module_tensors(t, "body.", *body_);
-      ce::append_module_tensors(t, "embed.", *embed_);
-      ce::append_module_tensors(t, "head.", *head_);
-    }
-    return t;
-  }
-  void to(const c10::Device& d) override {
-    device_ = d;
-    mean_ = mean_.to(d);
-    scale_ = scale_.to(d);
-    if (body_) {
-      body_->to(d);
-      embed_->to(d);
-      head_->to(d);
-    }
-  }
-  c10::Device device() const override { return device_; }
-  covergen::EncoderInput input_kind() const override { return covergen::EncoderInput::logmel; }
-  std::int64_t input_dim() const override { return input_dim_; }
-  std::int64_t dim() const override { return dim_; }
-  bool fitted() const override { return fitted_; }
 
   covergen::FitReport fit(const covergen::EncoderData& train, const covergen::EncoderData& val,
                           const covergen::FitOptions& options) override {
     const std::string P = "spectrogram-cnn";
     const auto& x = train.inputs;
-    if (!x.defined() || x.dim() != 3 || x.size(0) < 2)
-      throw InputError(P + " encoder: expected at least 2 [N, M, T] log-mel spectrograms to fit on");
+    check_training_inputs(x, 3, "[N, M, T] log-mel spectrograms");
     if (!ce::has_labels(train))
       throw InputError(P + " encoder: trains as a genre classifier and needs labelled data (a genre column with at "
                            "least 2 genres); use pca, autoencoder or rnn for unlabelled data");
     if (x.size(2) < crop_)
       throw InputError(P + " encoder: clips of " + std::to_string(x.size(2)) + " frames are shorter than one crop (" +
                        std::to_string(crop_) + " frames); lower crop_frames in --config");
-    if (!at::isfinite(x).all().item<bool>()) throw InputError(P + " encoder: the training data contains NaN or Inf");
     if (options.dim > 0) dim_ = options.dim;
     input_dim_ = x.size(1);
     classes_ = train.class_names;
     torch::manual_seed(options.seed);
     device_ = c10::kCPU;
     build();
-    auto [m, s] = ce::feature_stats(x, 1);
-    mean_.copy_(m);
-    scale_.copy_(s);
+    fit_standardisation(x, 1);
     to(options.device);
     const auto dev = options.device;
     const bool has_val = val.size() > 0 && ce::has_labels(val);
@@ -115,10 +87,7 @@ class SpectrogramCnn : public covergen::Encoder {
       ce::check_input(P, covergen::EncoderInput::logmel, input_dim_, val.inputs, crop_);
       val_labels = val.labels.to(dev, at::kLong);
     }
-    std::vector<torch::Tensor> params = body_->parameters();
-    for (auto& p : embed_->parameters()) params.push_back(p);
-    for (auto& p : head_->parameters()) params.push_back(p);
-    torch::optim::AdamW opt(params, torch::optim::AdamWOptions(lr_).weight_decay(weight_decay_));
+    torch::optim::AdamW opt(trainable_parameters(), torch::optim::AdamWOptions(lr_).weight_decay(weight_decay_));
     ce::Rng rng(options.seed ^ 0xC11C11ULL);
     const std::int64_t n = x.size(0), T = x.size(2);
     const auto labels = train.labels.to(at::kLong);
@@ -222,15 +191,12 @@ class SpectrogramCnn : public covergen::Encoder {
     }
     return out.empty() ? torch::zeros({0, dim_}, torch::TensorOptions().device(device_)) : torch::cat(out, 0);
   }
-  void train_mode(bool on) {
-    body_->train(on);
-    embed_->train(on);
-    head_->train(on);
+  std::vector<std::pair<std::string, torch::nn::Module*>> saved_modules() override {
+    if (!body_) return {};
+    return {{"body.", body_.get()}, {"embed.", embed_.get()}, {"head.", head_.get()}};
   }
   void build() {
-    const auto M = std::max<std::int64_t>(input_dim_, 0);
-    mean_ = torch::zeros({M}, torch::TensorOptions().device(device_));
-    scale_ = torch::ones({M}, torch::TensorOptions().device(device_));
+    reset_standardisation(input_dim_);
     body_ = nullptr;
     embed_ = nullptr;
     head_ = nullptr;
@@ -247,20 +213,15 @@ class SpectrogramCnn : public covergen::Encoder {
     embed_ = torch::nn::Sequential(torch::nn::Linear(in, dim_), torch::nn::ReLU());
     head_ = torch::nn::Sequential(torch::nn::Dropout(dropout_),
                                   torch::nn::Linear(dim_, static_cast<std::int64_t>(classes_.size())));
-    body_->to(device_);
-    embed_->to(device_);
-    head_->to(device_);
+    to(device_);
     train_mode(false);
   }
 
-  std::int64_t input_dim_ = 0, dim_ = 64, crop_ = 130, input_pool_ = 2, epochs_ = 40, batch_ = 32, patience_ = 8,
+  std::int64_t crop_ = 130, input_pool_ = 2, epochs_ = 40, batch_ = 32, patience_ = 8,
                crops_per_track_ = 2;
   std::vector<std::int64_t> channels_;
   double lr_ = 2e-3, weight_decay_ = 1e-4, dropout_ = 0.3;
   std::vector<std::string> classes_;
-  bool fitted_ = false;
-  c10::Device device_{c10::kCPU};
-  at::Tensor mean_, scale_;
   mutable torch::nn::Sequential body_{nullptr}, embed_{nullptr}, head_{nullptr};
 };
 
