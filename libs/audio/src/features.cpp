@@ -351,7 +351,7 @@ struct FeatureExtractor::Impl {
     magnitudes(spec.p, mag.data(), power_out ? power_out : pw.data(), n_bins);
   }
 
-  __attribute__((target_clones("avx512f", "avx2", "default")))
+  __attribute__((target_clones("avx2", "default")))
   static void magnitudes(const fftw_complex* X, float* mg, float* p, int nb) {
     for (int k = 0; k < nb; ++k) {
       const double re = static_cast<float>(X[k][0]);
