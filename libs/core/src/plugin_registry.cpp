@@ -1,4 +1,5 @@
 #include "covergen/plugin_registry.hpp"
+#include "covergen/plugin_identity.hpp"
 
 #include "covergen/errors.hpp"
 #include "covergen/plugin_abi.hpp"
@@ -38,6 +39,10 @@ struct PluginObjectAccess {
     obj.plugin_version_ = version;
   }
 };
+
+void inherit_plugin_identity(PluginObject& made, const PluginObject& maker) {
+  PluginObjectAccess::set_identity(made, maker.plugin_name(), maker.plugin_version());
+}
 
 namespace {
 

@@ -5,6 +5,7 @@
 #include "covergen/engine/gradient_sync.hpp"
 #include "covergen/errors.hpp"
 #include "covergen/model_file.hpp"
+#include "covergen/plugin_identity.hpp"
 #include "covergen/plugin_registry.hpp"
 #include "covergen/progress.hpp"
 
@@ -122,6 +123,7 @@ struct Trainer::Impl {
     if (world > 1) broadcast_named(model->named_tensors());  // every rank starts from rank 0's weights and buffers
     if (model->ema_beta() > 0) {
       ema = model->make_generator();
+      inherit_plugin_identity(*ema, *model);
       ema->to(o.device);
       copy_generator_to_ema();
     }
@@ -411,6 +413,7 @@ std::shared_ptr<ConditionalGenerator> load_generator(const fs::path& run_or_file
                                     "generator.cvgn or checkpoint.cvgn from covergen train)");
   auto gan = registry.create_gan(h.plugin, h.config_json);
   std::unique_ptr<ConditionalGenerator> gen = gan->make_generator();
+  inherit_plugin_identity(*gen, *gan);  // "dcgan", "stylegan", ... for the CLI's and serve's reports
   NamedTensors weights = h.kind == "checkpoint" ? take_prefixed(all, "ema") : all;
   if (weights.empty()) weights = take_prefixed(all, "model/G");  // checkpoint without EMA
   load_into(gen->named_tensors(), weights, file.string(), "generator");
