@@ -19,8 +19,15 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <thread>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -130,6 +137,140 @@ json body_of(const httplib::Result& r) {
 
 bool upload_dir_empty(const covergen::serve::Server& s) { return fs::is_empty(s.upload_dir()); }
 
+// A raw HTTP/1.1 exchange, to send what httplib's client would not (huge or cut
+// bodies, odd methods) and to see exactly how the server answers.
+struct RawRequest {
+  std::string head;                  ///< request line and headers, without the blank line
+  std::string prefix, suffix;        ///< body bytes around `filler` bytes of 'x'
+  std::uint64_t filler = 0;
+  bool chunked = false;              ///< Transfer-Encoding: chunked instead of Content-Length
+  std::optional<std::uint64_t> content_length;  ///< override (a lie, or a huge one with Expect)
+  bool expect_continue = false;      ///< send `Expect: 100-continue`, wait for 100 before the body
+  std::optional<std::uint64_t> cut_after;  ///< stop sending after this many body bytes (and wait)
+};
+
+struct RawAnswer {
+  int status = 0;             ///< the final status; 0 when none was read
+  std::string error;          ///< how the connection failed, if it did
+  std::string headers, body;
+  std::uint64_t body_sent = 0;
+};
+
+RawAnswer raw_exchange(int port, const RawRequest& rq) {
+  RawAnswer a;
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{60, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    a.error = std::string("connect: ") + std::strerror(errno);
+    ::close(fd);
+    return a;
+  }
+  auto send_all = [&](const char* p, std::size_t n) {
+    while (n > 0) {
+      const ssize_t k = ::send(fd, p, n, MSG_NOSIGNAL);
+      if (k <= 0) {
+        a.error = std::string("send: ") + std::strerror(errno);
+        return false;
+      }
+      p += k;
+      n -= static_cast<std::size_t>(k);
+    }
+    return true;
+  };
+  std::string received;
+  auto recv_some = [&] {
+    char buf[65536];
+    const ssize_t k = ::recv(fd, buf, sizeof buf, 0);
+    if (k < 0 && a.error.empty()) a.error = std::string("recv: ") + std::strerror(errno);
+    if (k > 0) received.append(buf, static_cast<std::size_t>(k));
+    return k > 0;
+  };
+
+  const std::uint64_t total = rq.prefix.size() + rq.filler + rq.suffix.size();
+  std::string head = rq.head + "\r\nHost: 127.0.0.1\r\n";
+  if (rq.chunked) head += "Transfer-Encoding: chunked\r\n";
+  else head += "Content-Length: " + std::to_string(rq.content_length.value_or(total)) + "\r\n";
+  if (rq.expect_continue) head += "Expect: 100-continue\r\n";
+  head += "\r\n";
+  bool send_body = send_all(head.data(), head.size());
+  if (send_body && rq.expect_continue) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 10000) == 1 && recv_some() && received.rfind("HTTP/1.1 100", 0) == 0) {
+      received.erase(0, received.find("\r\n\r\n") + 4);
+    } else {
+      send_body = false;  // a final answer instead of 100: the body must not be sent
+    }
+  }
+  if (send_body) {
+    static const std::string filler_block(256 * 1024, 'x');
+    std::uint64_t sent = 0;
+    const std::uint64_t limit = rq.cut_after.value_or(total);
+    auto send_body_bytes = [&](const char* p, std::size_t n) {
+      n = static_cast<std::size_t>(std::min<std::uint64_t>(n, limit - sent));
+      if (n == 0) return true;
+      if (rq.chunked) {
+        char size_line[32];
+        std::snprintf(size_line, sizeof size_line, "%zx\r\n", n);
+        if (!send_all(size_line, std::strlen(size_line)) || !send_all(p, n) || !send_all("\r\n", 2)) return false;
+      } else if (!send_all(p, n)) {
+        return false;
+      }
+      sent += n;
+      return true;
+    };
+    bool ok = send_body_bytes(rq.prefix.data(), rq.prefix.size());
+    for (std::uint64_t left = rq.filler; ok && left > 0 && sent < limit;) {
+      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(left, filler_block.size()));
+      ok = send_body_bytes(filler_block.data(), n);
+      left -= n;
+    }
+    if (ok) ok = send_body_bytes(rq.suffix.data(), rq.suffix.size());
+    if (ok && rq.chunked && !rq.cut_after) ok = send_all("0\r\n\r\n", 5);
+    a.body_sent = sent;
+  }
+  while (recv_some()) {
+  }
+  ::close(fd);
+  const auto end = received.find("\r\n\r\n");
+  if (received.rfind("HTTP/1.1 ", 0) == 0 && end != std::string::npos) {
+    a.status = std::atoi(received.c_str() + 9);
+    a.headers = received.substr(0, end);
+    a.body = received.substr(end + 4);
+  } else if (a.error.empty()) {
+    a.error = "no answer (" + std::to_string(received.size()) + " bytes)";
+  }
+  return a;
+}
+
+const std::string kBoundary = "----covergen-abuse";
+
+// A multipart request for /api/covers with one audio file part: `file` bytes, then
+// `filler` bytes of 'x'.
+RawRequest covers_upload(const std::string& name, const std::string& file, std::uint64_t filler = 0) {
+  RawRequest rq;
+  rq.head = "POST /api/covers HTTP/1.1\r\nContent-Type: multipart/form-data; boundary=" + kBoundary;
+  rq.prefix = "--" + kBoundary + "\r\nContent-Disposition: form-data; name=\"n\"\r\n\r\n1\r\n--" + kBoundary +
+              "\r\nContent-Disposition: form-data; name=\"audio\"; filename=\"" + name +
+              "\"\r\nContent-Type: application/octet-stream\r\n\r\n" + file;
+  rq.filler = filler;
+  rq.suffix = "\r\n--" + kBoundary + "--\r\n";
+  return rq;
+}
+
+double vm_hwm_mb() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  return 0.0;
+}
+
 }  // namespace
 
 TEST_CASE("POST /api/covers returns n PNGs of the model's size, the covers covergen generate makes",
@@ -185,6 +326,73 @@ TEST_CASE("POST /api/covers returns n PNGs of the model's size, the covers cover
     CHECK(spread(t0) < spread(t1));
     auto r404 = c.Post("/api/covers", form("", "", {{"track", std::string(32, 'a')}}));
     CHECK(r404->status == 404);
+  }
+}
+
+TEST_CASE("artist and title: finished covers as covergen generate finishes them, in PNG, SVG and PDF",
+          "[serve]") {
+  RunningServer s;
+  auto c = s.client();
+  const std::string mp3 = read_bytes(kMp3);
+  const std::string artist = "The Synthetics", title = "Tempo 120";
+  auto r = c.Post("/api/covers", form(mp3, "music120_44k.mp3",
+                                      {{"n", "2"}, {"seed", "5"}, {"artist", artist}, {"title", title},
+                                       {"size", "128"}, {"format", "png,svg,pdf"}, {"index", "1"}}));
+  const json b = body_of(r);
+  REQUIRE(r->status == 200);
+  REQUIRE(b.at("covers").size() == 1);  // only the asked index
+  const json& cover = b["covers"][0];
+  CHECK(cover.at("index") == 1);
+  CHECK(b.at("finished").at("size") == 128);
+  CHECK(b["finished"]["artist"] == artist);
+  CHECK(b["finished"]["formats"] == json::array({"png", "svg", "pdf"}));
+  const json& t = cover.at("typography");
+  REQUIRE(t.is_object());
+  CHECK(t.at("contrast").get<double>() >= 4.5);
+  CHECK(t.at("unknown_glyphs") == 0);
+  const cv::Mat served = decode_png(unbase64(cover.at("png_base64").get<std::string>()));
+  REQUIRE(!served.empty());
+  CHECK(served.rows == 128);
+  CHECK(served.cols == 128);
+  const std::string svg = unbase64(cover.at("svg_base64").get<std::string>());
+  CHECK(svg.find("<svg") != std::string::npos);
+  CHECK(svg.find("width=\"128") != std::string::npos);
+  const std::string pdf = unbase64(cover.at("pdf_base64").get<std::string>());
+  CHECK(pdf.rfind("%PDF-", 0) == 0);
+  CHECK(pdf.find("%%EOF") != std::string::npos);
+
+  // The same cover as the CLI's finishing with the same flags (generation agrees to a
+  // level; the text lands in the same place).
+  ScratchDir out("serve-finish-cli");
+  auto g = run_process({kCli, "generate", "--model", tiny_run().string(), kMp3.string(), "-n", "2", "--seed", "5",
+                        "--artist", artist, "--title", title, "--size", "128", "--format", "png", "--out",
+                        out.path().string(), "--device", "cpu"},
+                       120s, plugin_env());
+  INFO(g.output);
+  REQUIRE(g.exit_code == 0);
+  cv::Mat cli = cv::imread((out.path() / "finished" / "music120_44k_1.png").string(), cv::IMREAD_UNCHANGED);
+  REQUIRE(!cli.empty());
+  REQUIRE(cli.size() == served.size());
+  REQUIRE(cli.type() == served.type());
+  const double mean_diff = cv::norm(served, cli, cv::NORM_L1) / static_cast<double>(cli.total() * cli.channels());
+  CHECK(mean_diff < 1.0);
+  // And the text is really there: the finished cover differs from the same cover without it.
+  auto plain = body_of(c.Post("/api/covers", form("", "", {{"track", b["track"]["id"]}, {"n", "2"}, {"seed", "5"},
+                                                            {"size", "128"}, {"index", "1"}})));
+  CHECK(plain["covers"][0]["typography"].is_null());
+  const cv::Mat untexted = decode_png(unbase64(plain["covers"][0]["png_base64"].get<std::string>()));
+  REQUIRE(untexted.size() == served.size());
+  CHECK(cv::norm(untexted, served, cv::NORM_L1) / static_cast<double>(served.total() * 3) > 2.0);
+
+  SECTION("bad finishing fields get 400 naming the field") {
+    for (auto [k, v] : std::vector<std::pair<std::string, std::string>>{
+             {"format", "gif"}, {"size", "10"}, {"size", "5000"}, {"index", "2"}, {"artist", std::string(300, 'a')}}) {
+      auto bad = c.Post("/api/covers", form("", "", {{"track", b["track"]["id"]}, {"n", "2"}, {k, v}}));
+      INFO(k << "=" << v.substr(0, 20));
+      REQUIRE(bad);
+      CHECK(bad->status == 400);
+      CHECK(body_of(bad).at("error").get<std::string>().find(k) != std::string::npos);
+    }
   }
 }
 
@@ -271,6 +479,132 @@ TEST_CASE("uploads over the limit get 413, with or without a Content-Length", "[
   CHECK(upload_dir_empty(s.server));
 }
 
+TEST_CASE("abuse: every huge, garbage, cut or misrouted request gets its status, never a reset", "[serve]") {
+  covergen::serve::ServerOptions o;  // the default 50 MiB limit, 256 MiB discard cap
+  o.queue = 32;
+  o.read_timeout_seconds = 5;  // how long the cut-off request below waits for its answer
+  RunningServer s(o);
+  const std::uint64_t MiB = 1 << 20;
+  const double hwm_before = vm_hwm_mb();
+
+  std::string junk(5000, '\0');
+  std::mt19937 rng(11);
+  for (auto& ch : junk) ch = static_cast<char>(rng());
+  // A WAV header promising one second of 16-bit mono at 22050 Hz, and 10 bytes of it.
+  auto u32 = [](std::uint32_t v) { return std::string(reinterpret_cast<const char*>(&v), 4); };
+  auto u16 = [](std::uint16_t v) { return std::string(reinterpret_cast<const char*>(&v), 2); };
+  const std::string cut_wav = "RIFF" + u32(36 + 44100) + "WAVEfmt " + u32(16) + u16(1) + u16(1) + u32(22050) +
+                              u32(44100) + u16(2) + u16(16) + "data" + u32(44100) + std::string(10, '\1');
+  const std::string png_bytes = "\x89PNG\r\n\x1a\n" + std::string(200, '\0');
+
+  struct Case {
+    std::string what;
+    RawRequest rq;
+    int want;
+    std::string in_error;  // a piece of the error message, when it must name something
+  };
+  std::vector<Case> cases;
+  auto plain = [](const std::string& head, std::uint64_t filler) {
+    RawRequest rq;
+    rq.head = head;
+    rq.filler = filler;
+    return rq;
+  };
+  // Oversized: Content-Length over the limit (read and dropped: the client is never cut off).
+  for (int i = 0; i < 3; ++i) cases.push_back({"100 MiB upload #" + std::to_string(i), covers_upload("huge.wav", "", 100 * MiB), 413, "52428800"});
+  {
+    RawRequest rq = covers_upload("huge.wav", "", 80 * MiB);
+    rq.chunked = true;  // no Content-Length: the server counts
+    cases.push_back({"80 MiB chunked upload", rq, 413, "52428800"});
+  }
+  {
+    RawRequest rq = covers_upload("huge.wav", "", 0);
+    rq.content_length = std::uint64_t(1) << 40;  // 1 TiB announced: answered before any body is sent
+    rq.expect_continue = true;
+    cases.push_back({"1 TiB with Expect: 100-continue", rq, 413, "52428800"});
+  }
+  // Misrouted bodies: read and dropped, then 404/405 (never stored: see the memory check).
+  cases.push_back({"40 MiB POST to an unknown path", plain("POST /nope HTTP/1.1", 40 * MiB), 404, "not found"});
+  cases.push_back({"100 MiB POST to an unknown path", plain("POST /no/such/thing HTTP/1.1", 100 * MiB), 404, "not found"});
+  cases.push_back({"POST with a dot-dot path", plain("POST /../../etc/passwd HTTP/1.1", 1000), 404, "not found"});
+  cases.push_back({"POST /api/models", plain("POST /api/models HTTP/1.1", MiB), 405, "GET"});
+  cases.push_back({"PUT /api/covers", plain("PUT /api/covers HTTP/1.1", MiB), 405, "POST"});
+  cases.push_back({"DELETE /", plain("DELETE / HTTP/1.1", 0), 405, "GET"});
+  cases.push_back({"GET /api/covers", plain("GET /api/covers HTTP/1.1", 0), 405, "POST"});
+  cases.push_back({"GET an unknown path", plain("GET /nope HTTP/1.1", 0), 404, "not found"});
+  // Refused unread (httplib would otherwise store it): small, so it is all sent before the answer.
+  cases.push_back({"PRI with a chunked body", [&] {
+                     RawRequest rq = plain("PRI / HTTP/1.1", 1024);
+                     rq.chunked = true;
+                     return rq;
+                   }(),
+                   405, "method"});
+  {
+    RawRequest rq = covers_upload("song.mp3", "", 0);
+    rq.head = "POST /api/covers HTTP/1.1\r\nContent-Type: application/json";
+    rq.prefix = "{}";
+    rq.suffix.clear();
+    cases.push_back({"not multipart", rq, 400, "multipart"});
+  }
+  // Bad audio: 400 with the decoder's reason, naming the upload.
+  cases.push_back({"random bytes", covers_upload("song.mp3", junk), 400, "'song.mp3'"});
+  cases.push_back({"text, not audio", covers_upload("notes.mp3", "this is not audio, just words\n"), 400, "'notes.mp3'"});
+  cases.push_back({"a PNG called .wav", covers_upload("cover.wav", png_bytes), 400, "'cover.wav'"});
+  cases.push_back({"a truncated WAV", covers_upload("cut.wav", cut_wav), 400, "'cut.wav': only"});
+  cases.push_back({"an empty file", covers_upload("empty.wav", ""), 400, "empty.wav"});
+  {
+    RawRequest rq = covers_upload("song.mp3", junk);
+    rq.cut_after = rq.prefix.size() / 2;  // the client stops half-way and waits
+    cases.push_back({"a request cut off mid-body", rq, 400, "ended early"});
+  }
+  {
+    RawRequest rq = covers_upload("song.mp3", junk);
+    rq.suffix = "\r\n--not-the-boundary--\r\n";  // never closed
+    cases.push_back({"multipart never closed", rq, 400, ""});
+  }
+
+  // All at once, each on its own connection.
+  std::vector<RawAnswer> answers(cases.size());
+  std::vector<std::thread> threads;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (std::size_t i = 0; i < cases.size(); ++i)
+    threads.emplace_back([&, i] { answers[i] = raw_exchange(s.port, cases[i].rq); });
+  for (auto& t : threads) t.join();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double hwm_after = vm_hwm_mb();
+
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const auto& c = cases[i];
+    const auto& a = answers[i];
+    INFO(c.what << ": status " << a.status << ", error '" << a.error << "', body " << a.body.substr(0, 300));
+    CHECK(a.error.empty());
+    CHECK(a.status == c.want);
+    CHECK(a.headers.find("Connection: close") != std::string::npos);
+    if (a.status == 405) CHECK(a.headers.find("Allow: ") != std::string::npos);
+    if (a.status >= 400 && !c.in_error.empty()) {
+      const json b = json::parse(a.body, nullptr, false);
+      REQUIRE(b.is_object());
+      CHECK(b.value("status", 0) == c.want);
+      CHECK(b.value("error", "").find(c.in_error) != std::string::npos);
+      CHECK(b.value("error", "").find("covergen-serve-") == std::string::npos);  // no temp path
+    }
+  }
+  // The oversized bodies were read to their end (that is what lets the client see
+  // the status), except the one refused on its announcement, which sent nothing.
+  CHECK(answers[0].body_sent == cases[0].rq.prefix.size() + 100 * MiB + cases[0].rq.suffix.size());
+  CHECK(answers[4].body_sent == 0);
+  // None of those bodies was held in memory (the 40-100 MiB ones would show).
+  INFO("VmHWM " << hwm_before << " -> " << hwm_after << " MB, " << seconds << " s");
+  CHECK(hwm_after - hwm_before < 32.0);
+
+  // Still serving, and nothing left behind.
+  auto c = s.client();
+  auto m = c.Get("/api/models");
+  REQUIRE(m);
+  CHECK(m->status == 200);
+  CHECK(upload_dir_empty(s.server));
+}
+
 TEST_CASE("a full queue answers 503 with Retry-After", "[serve]") {
   covergen::serve::ServerOptions o;
   o.workers = 1;
@@ -338,6 +672,7 @@ TEST_CASE("GET /api/models, the page, and nothing else", "[serve]") {
     REQUIRE(b["models"].size() == 1);
     const auto& m = b["models"][0];
     CHECK(m["id"] == "default");
+    CHECK(m["plugin"] == "dcgan");  // the loaded generator knows its plugin
     CHECK(m["image_size"] == 32);
     CHECK(m["condition"]["mode"] == "audio");
     CHECK(m["condition"]["names"] == json::array({"tempo_bpm", "rms_mean"}));

@@ -21,6 +21,10 @@ using nlohmann::json;
 
 namespace covergen::serve {
 
+namespace {
+constexpr double kMinAudioSeconds = 1.0;  // shortest track worth listening to
+}
+
 struct CoverMaker::Impl {
   std::string model_name;
   std::shared_ptr<ConditionalGenerator> generator;
@@ -88,6 +92,12 @@ TrackCondition CoverMaker::condition_for_audio(const fs::path& file, double max_
   audio::LoadOptions lo;
   if (max_seconds > 0) lo.decode.duration_s = max_seconds;
   const auto sound = audio::load(file, lo);
+  // A cut-off file can decode to a few samples; features of those mean nothing.
+  const double decoded_s = sound.sample_rate > 0 ? static_cast<double>(sound.samples.size()) / sound.sample_rate : 0.0;
+  if (decoded_s < kMinAudioSeconds)
+    throw InputError(file.string(), "only " + std::to_string(decoded_s).substr(0, 5) +
+                                        " s of audio decoded (truncated, or too short): covers need at least " +
+                                        std::to_string(static_cast<int>(kMinAudioSeconds)) + " s of sound");
   thread_local audio::FeatureExtractor extractor;
   const auto summary = audio::summary_vector(extractor.compute(sound.samples));
   TrackCondition t;
@@ -112,28 +122,54 @@ std::vector<float> CoverMaker::condition_for_genre(const std::string& genre) con
   return c;
 }
 
-std::vector<std::string> CoverMaker::make_pngs(const std::vector<float>& condition, std::int64_t n,
-                                               std::uint64_t seed, double truncation) const {
-  const auto& m = *impl_;
+namespace {
+
+// Images [n, 3, S, S] in [-1, 1] on the CPU, as `covergen generate` makes them.
+at::Tensor generate_images(ConditionalGenerator& gen, std::mutex& mutex, c10::Device device,
+                           const std::vector<float>& condition, std::int64_t n, std::uint64_t seed, double truncation) {
   if (n <= 0) throw InputError("the number of covers must be at least 1");
   if (!(truncation >= 0.0 && truncation <= 1.0)) throw InputError("truncation must be in [0, 1]");
   at::Tensor c;
-  if (m.generator->condition_dim() > 0) {
-    if (static_cast<std::int64_t>(condition.size()) != m.generator->condition_dim())
+  if (gen.condition_dim() > 0) {
+    if (static_cast<std::int64_t>(condition.size()) != gen.condition_dim())
       throw InputError("the condition has " + std::to_string(condition.size()) + " values; this model takes " +
-                       std::to_string(m.generator->condition_dim()));
+                       std::to_string(gen.condition_dim()));
     c = at::tensor(condition, at::kFloat);
   }
-  at::Tensor images;
-  {
-    std::lock_guard<std::mutex> lock(m.generate_mutex);
-    auto rng = at::make_generator<at::CPUGeneratorImpl>(seed);
-    images = engine::generate_covers(*m.generator, c, n, rng, truncation, m.device).to(at::kCPU);
-  }
+  std::lock_guard<std::mutex> lock(mutex);
+  auto rng = at::make_generator<at::CPUGeneratorImpl>(seed);
+  return engine::generate_covers(gen, c, n, rng, truncation, device).to(at::kCPU);
+}
+
+}  // namespace
+
+std::vector<std::string> CoverMaker::make_pngs(const std::vector<float>& condition, std::int64_t n,
+                                               std::uint64_t seed, double truncation) const {
+  const auto& m = *impl_;
+  const at::Tensor images = generate_images(*m.generator, m.generate_mutex, m.device, condition, n, seed, truncation);
   std::vector<std::string> pngs;
   pngs.reserve(static_cast<std::size_t>(n));
   for (std::int64_t i = 0; i < n; ++i) pngs.push_back(engine::encode_image_png(images[i]));
   return pngs;
+}
+
+std::vector<RgbCover> CoverMaker::make_rgb(const std::vector<float>& condition, std::int64_t n, std::uint64_t seed,
+                                           double truncation) const {
+  const auto& m = *impl_;
+  const at::Tensor images = generate_images(*m.generator, m.generate_mutex, m.device, condition, n, seed, truncation);
+  // The conversion `covergen generate` uses before finishing: [-1, 1] -> 0..255, HWC.
+  const at::Tensor u8 =
+      images.to(at::kFloat).add(1.0).mul(127.5).round().clamp(0, 255).to(at::kByte).permute({0, 2, 3, 1}).contiguous();
+  std::vector<RgbCover> out(static_cast<std::size_t>(n));
+  const auto* p = u8.data_ptr<std::uint8_t>();
+  const std::size_t per = static_cast<std::size_t>(u8.size(1) * u8.size(2) * 3);
+  for (std::int64_t i = 0; i < n; ++i) {
+    auto& c = out[static_cast<std::size_t>(i)];
+    c.height = static_cast<int>(u8.size(1));
+    c.width = static_cast<int>(u8.size(2));
+    c.rgb.assign(p + static_cast<std::size_t>(i) * per, p + static_cast<std::size_t>(i + 1) * per);
+  }
+  return out;
 }
 
 }  // namespace covergen::serve

@@ -1,6 +1,7 @@
 #include "covergen/serve/server.hpp"
 
 #include "covergen/serve/cover_maker.hpp"
+#include "finishing.hpp"
 #include "job_queue.hpp"
 #include "web_assets.hpp"
 
@@ -110,6 +111,30 @@ bool is_loopback_host(const std::string& host) {
          host.rfind("127.", 0) == 0;
 }
 
+// The request's Content-Length, or nullopt when it has none (chunked) or it is unreadable.
+std::optional<std::uint64_t> content_length(const httplib::Request& req) {
+  if (!req.has_header("Content-Length")) return std::nullopt;
+  const std::string v = req.get_header_value("Content-Length");
+  if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 19) return std::nullopt;
+  return std::stoull(v);
+}
+
+// Reads and drops the request body, at most `cap` bytes, so that a client still
+// sending it then reads the answer instead of a reset connection. False when the
+// body was not read to its end (over the cap, malformed, or the client went away).
+bool discard_body(const httplib::Request& req, const httplib::ContentReader& reader, std::size_t cap) {
+  if (auto len = content_length(req); len && *len > cap) return false;
+  std::size_t seen = 0;
+  auto count = [&](const char*, std::size_t n) {
+    seen += n;
+    return seen <= cap;
+  };
+  // The multipart form of the reader is needed for multipart bodies (httplib
+  // parses them whatever the receiver); the parser stops on a malformed one.
+  if (req.is_multipart_form_data()) return reader([](const httplib::MultipartFormData&) { return true; }, count);
+  return reader(count);
+}
+
 // A file under the server's private upload folder, named by a counter; removed
 // when the last holder lets go (the request, or the job that decodes it).
 class UploadFile {
@@ -188,6 +213,8 @@ class TrackCache {
 
 struct CoverParams {
   std::int64_t n = 8;
+  std::int64_t index = -1;  // only this cover (a download in another format); -1: all
+  FinishRequest finish;
   std::uint64_t seed = 0;
   double truncation = 1.0;
   std::string track_id, genre;
@@ -251,7 +278,9 @@ struct Server::Impl {
   json models_json() const {
     json model = json::parse(maker.info_json());
     model["id"] = "default";
-    model["finishing"] = false;
+    model["finishing"] = finishing_available();
+    model["formats"] = finishing_formats();
+    if (finishing_available()) model["finish_size"] = {{"default", kDefaultFinishSize}, {"max", kMaxFinishSize}};
     json formats = json::array();
     for (const char* e : kAudioExtensions) formats.push_back(std::string(e + 1));
     return json{{"schema_version", 1},
@@ -277,6 +306,11 @@ struct Server::Impl {
                   {"mean_job_seconds", st.mean_job_seconds}}}};
   }
 
+  std::string too_large_message() const {
+    return "upload too large: the limit is " + std::to_string(o.max_upload_bytes) +
+           " bytes (covergen serve --max-upload-mb)";
+  }
+  void answer_unrouted(const httplib::Request& req, httplib::Response& res) const;
   void handle_covers(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader);
   void install_routes();
 };
@@ -284,9 +318,14 @@ struct Server::Impl {
 void Server::Impl::handle_covers(const httplib::Request& req, httplib::Response& res,
                                  const httplib::ContentReader& reader) {
   const auto t0 = std::chrono::steady_clock::now();
+  // Over the limit by its Content-Length: drop the body unread into memory (up to
+  // max_discard_bytes; httplib skips it) so the client gets to read the 413.
+  if (auto len = content_length(req); len && *len > o.max_upload_bytes) {
+    discard_body(req, reader, o.max_discard_bytes);
+    return send_error(res, 413, too_large_message());
+  }
   if (!req.is_multipart_form_data()) {
-    reader([](const char*, std::size_t) { return true; });  // drain the body
-    if (res.status == 413) return send_error(res, 413, "upload too large: the limit is " + std::to_string(o.max_upload_bytes) + " bytes");
+    discard_body(req, reader, o.max_discard_bytes);
     return send_error(res, 400, "send multipart/form-data with the track in a file field named 'audio' (see docs/serve.md)");
   }
   std::map<std::string, std::string> fields;
@@ -314,7 +353,8 @@ void Server::Impl::handle_covers(const httplib::Request& req, httplib::Response&
       [&](const char* data, std::size_t n) {
         received += n;
         if (received > o.max_upload_bytes) too_large = true;
-        if (too_large) return true;  // keep reading (and dropping) so the client sees the 413
+        // Keep reading (and dropping) so the client sees the 413, up to the discard cap.
+        if (too_large) return received <= o.max_discard_bytes;
         if (in_audio) {
           if (!upload->write(data, n)) write_failed = true;
         } else if (current != "audio") {
@@ -327,11 +367,11 @@ void Server::Impl::handle_covers(const httplib::Request& req, httplib::Response&
         }
         return true;
       });
-  if (too_large || res.status == 413)
-    return send_error(res, 413,
-                      "upload too large: the limit is " + std::to_string(o.max_upload_bytes) +
-                          " bytes (covergen serve --max-upload-mb)");
-  if (!ok) return send_error(res, 400, "malformed multipart/form-data request");
+  if (too_large || res.status == 413) return send_error(res, 413, too_large_message());
+  if (!ok)
+    return send_error(res, 400,
+                      "incomplete or malformed multipart/form-data request (the body ended early, or its parts "
+                      "do not follow the boundary)");
   if (!problem.empty()) return send_error(res, 400, problem);
   if (write_failed || (upload && !upload->finish()))
     return send_error(res, 500, "could not store the upload in the server's temp folder (disk full?)");
@@ -344,6 +384,8 @@ void Server::Impl::handle_covers(const httplib::Request& req, httplib::Response&
     if (fields.count("n")) p.n = parse_int("n", fields["n"], 1, o.max_covers);
     p.seed = fields.count("seed") && !fields["seed"].empty() ? parse_seed(fields["seed"]) : random_seed();
     if (fields.count("truncation")) p.truncation = parse_truncation(fields["truncation"]);
+    if (fields.count("index")) p.index = parse_int("index", fields["index"], 0, p.n - 1);
+    p.finish = parse_finish_request(fields);
     if (fields.count("genre")) p.genre = fields["genre"];
     if (fields.count("track")) {
       p.track_id = fields["track"];
@@ -367,7 +409,8 @@ void Server::Impl::handle_covers(const httplib::Request& req, httplib::Response&
   struct Outcome {
     int status = 200;
     std::string error;
-    std::vector<std::string> pngs;
+    std::vector<std::int64_t> indices;
+    std::vector<FinishedCover> covers;  // per index: (format, bytes) files and typography
     std::optional<CachedTrack> track;
     std::string track_id;
     double queue_s = 0, decode_s = 0, generate_s = 0;
@@ -398,7 +441,18 @@ void Server::Impl::handle_covers(const httplib::Request& req, httplib::Response&
       upload.reset();  // the file is no longer needed
       const auto decoded = clock::now();
       outcome->decode_s = seconds(start, decoded);
-      outcome->pngs = maker.make_pngs(condition, p.n, p.seed, p.truncation);
+      for (std::int64_t i = 0; i < p.n; ++i)
+        if (p.index < 0 || p.index == i) outcome->indices.push_back(i);
+      if (p.finish.active) {
+        // Finished as `covergen generate --artist/--title` does: grain seed = seed + index.
+        const auto rgb = maker.make_rgb(condition, p.n, p.seed, p.truncation);
+        for (auto i : outcome->indices)
+          outcome->covers.push_back(finish_cover(rgb[static_cast<std::size_t>(i)], p.finish, p.seed + static_cast<std::uint64_t>(i)));
+      } else {
+        auto pngs = maker.make_pngs(condition, p.n, p.seed, p.truncation);
+        for (auto i : outcome->indices)
+          outcome->covers.push_back({{{"png", std::move(pngs[static_cast<std::size_t>(i)])}}, "null"});
+      }
       outcome->generate_s = seconds(decoded, clock::now());
     } catch (const InputError& e) {
       std::string msg = e.what();
@@ -428,8 +482,12 @@ void Server::Impl::handle_covers(const httplib::Request& req, httplib::Response&
   if (outcome->status != 200) return send_error(res, outcome->status, outcome->error);
 
   json covers = json::array();
-  for (std::size_t i = 0; i < outcome->pngs.size(); ++i)
-    covers.push_back({{"index", i}, {"png_base64", base64(outcome->pngs[i])}});
+  for (std::size_t k = 0; k < outcome->covers.size(); ++k) {
+    json c{{"index", outcome->indices[k]}};
+    for (const auto& [format, bytes] : outcome->covers[k].files) c[format + "_base64"] = base64(bytes);
+    if (p.finish.active) c["typography"] = json::parse(outcome->covers[k].typography_json);
+    covers.push_back(std::move(c));
+  }
   json body{{"schema_version", 1},
             {"model", "default"},
             {"seed", p.seed},
@@ -454,11 +512,45 @@ void Server::Impl::handle_covers(const httplib::Request& req, httplib::Response&
                      {"features", values}};
   }
   if (!p.genre.empty()) body["genre"] = p.genre;
+  if (p.finish.active)
+    body["finished"] = {{"size", p.finish.size}, {"formats", p.finish.formats}, {"artist", p.finish.artist},
+                        {"title", p.finish.title}};
   send_json(res, 200, body);
 }
 
+// 405 (with Allow) for a path the server has under another method, else 404.
+void Server::Impl::answer_unrouted(const httplib::Request& req, httplib::Response& res) const {
+  std::string allow;
+  if (req.path == "/api/covers") allow = "POST";
+  else if (req.path == "/api/models" || req.path == "/api/status") allow = "GET, HEAD";
+  for (const auto& asset : web_assets())
+    if (req.path == asset.route) allow = "GET, HEAD";
+  if (allow.empty()) return send_error(res, 404, "not found");
+  res.set_header("Allow", allow);
+  send_error(res, 405, req.method + " is not allowed on " + req.path + " (use " + allow + ")");
+}
+
 void Server::Impl::install_routes() {
+  // httplib's own checks stay as a backstop: a body it reads itself is capped at
+  // the upload limit (an oversized one it skips, not stores).
   http.set_payload_max_length(o.max_upload_bytes);
+  // One request per connection: every answer carries `Connection: close` and the
+  // server closes only after answering, so a client never races a keep-alive
+  // timeout, and an unread body never gets parsed as the next request.
+  http.set_keep_alive_max_count(1);
+  http.set_read_timeout(o.read_timeout_seconds, 0);
+  // `Expect: 100-continue`: refuse before the body is sent when it would be refused after.
+  http.set_expect_100_continue_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (req.method == "POST" && req.path == "/api/covers") {
+      if (auto len = content_length(req); len && *len > o.max_upload_bytes) {
+        send_error(res, 413, too_large_message());
+        return 413;
+      }
+      return 100;
+    }
+    answer_unrouted(req, res);
+    return res.status;
+  });
   http.set_default_headers({{"X-Content-Type-Options", "nosniff"},
                             {"X-Frame-Options", "DENY"},
                             {"Referrer-Policy", "no-referrer"},
@@ -467,6 +559,14 @@ void Server::Impl::install_routes() {
   // Bound to loopback, answer only requests addressed to a loopback name: a web
   // page elsewhere cannot then reach this server through DNS rebinding.
   http.set_pre_routing_handler([this, loopback](const httplib::Request& req, httplib::Response& res) {
+    static const char* const known[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+    if (std::find_if(std::begin(known), std::end(known), [&](const char* m) { return req.method == m; }) ==
+        std::end(known)) {
+      // Unread: httplib would store a body of these methods in memory.
+      res.set_header("Allow", "GET, HEAD, POST");
+      send_error(res, 405, "method not allowed");
+      return httplib::Server::HandlerResponse::Handled;
+    }
     if (!loopback) return httplib::Server::HandlerResponse::Unhandled;
     std::string host = req.get_header_value("Host");
     if (!host.empty() && host.front() == '[') {
@@ -511,6 +611,19 @@ void Server::Impl::install_routes() {
   http.Get("/api/status", [this](const httplib::Request&, httplib::Response& res) { send_json(res, 200, status_json()); });
   http.Post("/api/covers", [this](const httplib::Request& req, httplib::Response& res,
                                   const httplib::ContentReader& reader) { handle_covers(req, res, reader); });
+  http.Get("/api/covers", [this](const httplib::Request& req, httplib::Response& res) { answer_unrouted(req, res); });
+  // Everything else that carries a body: read and drop it (bounded), then 404/405,
+  // so httplib never buffers it and the client always reads the answer.
+  auto unrouted_with_body = [this](const httplib::Request& req, httplib::Response& res,
+                                   const httplib::ContentReader& reader) {
+    discard_body(req, reader, o.max_discard_bytes);
+    answer_unrouted(req, res);
+  };
+  http.Post(".*", unrouted_with_body);
+  http.Put(".*", unrouted_with_body);
+  http.Patch(".*", unrouted_with_body);
+  http.Delete(".*", unrouted_with_body);
+  http.Options(".*", [this](const httplib::Request& req, httplib::Response& res) { answer_unrouted(req, res); });
 }
 
 Server::Server(CoverMaker& maker, ServerOptions options) : impl_(std::make_unique<Impl>(maker, std::move(options))) {

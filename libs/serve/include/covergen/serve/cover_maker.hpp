@@ -24,6 +24,12 @@ struct TrackCondition {
   std::string format;            ///< decoder's name for the container, e.g. "MP3"
 };
 
+/// One generated cover as 8-bit RGB, rows packed (3 * width bytes per row).
+struct RgbCover {
+  int width = 0, height = 0;
+  std::vector<std::uint8_t> rgb;
+};
+
 class CoverMaker {
  public:
   /// Loads a run folder, generator.cvgn or checkpoint.cvgn onto `device`
@@ -53,6 +59,9 @@ class CoverMaker {
   /// the same covers `covergen generate --seed seed -n n --truncation t` makes.
   std::vector<std::string> make_pngs(const std::vector<float>& condition, std::int64_t n, std::uint64_t seed,
                                      double truncation) const;
+  /// The same covers as RGB pixels (what `covergen generate` hands to finishing).
+  std::vector<RgbCover> make_rgb(const std::vector<float>& condition, std::int64_t n, std::uint64_t seed,
+                                 double truncation) const;
 
  private:
   struct Impl;

@@ -18,6 +18,12 @@ struct ServerOptions {
   std::string host = "127.0.0.1";              ///< loopback unless the user says otherwise
   int port = 8080;                             ///< 0: any free port (see Server::bind)
   std::size_t max_upload_bytes = 50u << 20;    ///< request bodies above this get 413
+  /// An oversized or misrouted body up to this size is read and dropped before the
+  /// answer, so a client still sending sees the 413/404/405 instead of a reset
+  /// connection; a larger one is answered at once, unread (clients that send
+  /// `Expect: 100-continue` get that answer before sending anything).
+  std::size_t max_discard_bytes = 256u << 20;
+  int read_timeout_seconds = 30;               ///< a client silent this long mid-request is dropped
   int workers = 1;                             ///< generation threads
   int queue = 8;                               ///< jobs waiting for a worker; beyond: 503
   int max_covers = 16;                         ///< largest n per request
