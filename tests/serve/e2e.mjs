@@ -6,8 +6,10 @@
 // Without --model it trains a tiny audio-conditioned DCGAN first (seconds). It
 // starts `covergen serve --port 0`, opens the page, uploads the track through the
 // file input, waits for the covers, clicks Re-roll and waits for new ones, downloads
-// one PNG and checks it, takes the screenshot, then stops the server with SIGTERM
-// and checks it exits 0 and left no upload folder. Exit 0 when everything held.
+// one PNG and checks it, fills in artist and title and waits for the finished covers
+// (typography by covergen::finish), downloads one as SVG and one as PDF and checks
+// them, takes the screenshot, then stops the server with SIGTERM and checks it exits
+// 0 and left no upload folder. Exit 0 when everything held.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -57,6 +59,14 @@ function startServer(cli, model, tmp) {
   });
 }
 
+async function until(pred, what, ms = 30000) {
+  const t0 = Date.now();
+  while (!pred()) {
+    if (Date.now() - t0 > ms) throw new Error('FAILED: timed out waiting until ' + what);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 function pngSize(bytes) {
   const sig = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   if (bytes.length < 24 || !bytes.subarray(0, 8).equals(sig)) return null;
@@ -79,7 +89,18 @@ async function main() {
     page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
     page.on('pageerror', (e) => consoleErrors.push(String(e)));
     const apiCalls = [];
-    page.on('request', (r) => { if (r.url().includes('/api/')) apiCalls.push(r.method() + ' ' + new URL(r.url()).pathname); });
+    const coverForms = [];  // the multipart bodies of POST /api/covers, in order
+    page.on('request', (r) => {
+      if (!r.url().includes('/api/')) return;
+      apiCalls.push(r.method() + ' ' + new URL(r.url()).pathname);
+      if (r.method() === 'POST') coverForms.push(r.postDataBuffer() ? r.postDataBuffer().toString('latin1') : '');
+    });
+    const coverAnswers = [];  // the JSON answers of POST /api/covers
+    page.on('response', async (r) => {
+      if (r.request().method() === 'POST' && r.url().endsWith('/api/covers')) {
+        coverAnswers.push(await r.json().catch(() => null));
+      }
+    });
 
     await page.goto(server.url);
     await page.waitForFunction(() => document.getElementById('model').textContent.startsWith('Model '));
@@ -132,6 +153,54 @@ async function main() {
     await page.waitForFunction(() => document.getElementById('error').hidden &&
       document.getElementById('progress').hidden && document.querySelectorAll('#grid .cover img').length > 0,
       null, { timeout: 120000 });
+
+    // Artist and title: the covers come back finished (typography by covergen::finish).
+    const artist = 'The Synthetics', title = 'Tempo 120';
+    const postsBefore = coverForms.length;
+    await page.fill('#artist', artist);
+    await page.fill('#title', title);
+    await page.press('#title', 'Tab');  // a change event: the page asks for finished covers
+    await page.waitForFunction((before) => document.getElementById('progress').hidden &&
+      [...document.querySelectorAll('#grid .cover img')].every((i) => i.naturalWidth === 512), postsBefore,
+    { timeout: 120000 });
+    const finishedForm = coverForms[coverForms.length - 1];
+    check(finishedForm.includes('name="artist"') && finishedForm.includes(artist) &&
+      finishedForm.includes('name="title"') && finishedForm.includes(title) && !finishedForm.includes('name="audio"'),
+    'the page sent artist and title with the track id (no re-upload)');
+    await until(() => coverAnswers.length === coverForms.length, 'every POST /api/covers answered');
+    const finishedAnswer = coverAnswers[coverAnswers.length - 1];
+    check(finishedAnswer && finishedAnswer.finished && finishedAnswer.finished.artist === artist &&
+      finishedAnswer.finished.title === title && finishedAnswer.covers.length === Number(a.n),
+    'the answer says the covers are finished with that artist and title');
+    const typo = finishedAnswer.covers[0].typography;
+    check(typo && typo.contrast >= 4.5 && typo.box[2] > 0 && typo.box[3] > 0 && typo.unknown_glyphs === 0,
+      `the text was set (${typo && typo.placement}, contrast ${typo && typo.contrast.toFixed(2)})`);
+    const finishedSizes = await page.$$eval('#grid .cover img', (imgs) => imgs.map((i) => [i.naturalWidth, i.naturalHeight]));
+    check(finishedSizes.every(([w, h]) => w === 512 && h === 512), 'the grid shows the 512 px finished covers');
+
+    // SVG and PDF downloads of one finished cover.
+    const svgButton = '#grid .cover:first-child button.download[data-format="svg"]';
+    const [svgDownload] = await Promise.all([page.waitForEvent('download', { timeout: 120000 }), page.click(svgButton)]);
+    const svgPath = path.join(work, svgDownload.suggestedFilename());
+    await svgDownload.saveAs(svgPath);
+    const svg = fs.readFileSync(svgPath, 'utf8');
+    check(/\.svg$/.test(svgDownload.suggestedFilename()) && svg.includes('<svg') && /width="1024(px)?"/.test(svg) &&
+      /data:image\/(png|jpeg);base64,/.test(svg), `downloaded ${svgDownload.suggestedFilename()}: a 1024 px SVG (${svg.length} bytes) embedding the cover`);
+    const pdfButton = '#grid .cover:nth-child(2) button.download[data-format="pdf"]';
+    const [pdfDownload] = await Promise.all([page.waitForEvent('download', { timeout: 120000 }), page.click(pdfButton)]);
+    const pdfPath = path.join(work, pdfDownload.suggestedFilename());
+    await pdfDownload.saveAs(pdfPath);
+    const pdf = fs.readFileSync(pdfPath);
+    check(/-2\.pdf$/.test(pdfDownload.suggestedFilename()) && pdf.subarray(0, 5).toString() === '%PDF-' &&
+      pdf.subarray(-8).toString().includes('%%EOF'), `downloaded ${pdfDownload.suggestedFilename()}: a PDF (${pdf.length} bytes)`);
+    const dlForm = coverForms[coverForms.length - 1];
+    check(dlForm.includes('name="index"') && dlForm.includes('name="format"') && dlForm.includes(artist) &&
+      !dlForm.includes('name="audio"'), 'a download asks for that one cover by index, with the same text');
+    await until(() => coverAnswers.length === coverForms.length, 'every POST /api/covers answered');
+    const dlAnswer = coverAnswers[coverAnswers.length - 1];
+    check(dlAnswer && dlAnswer.covers.length === 1 && dlAnswer.covers[0].index === 1 && dlAnswer.covers[0].pdf_base64,
+      'the download answer holds just that cover');
+    check(await page.$eval('#error', (e) => e.hidden), 'no error shown');
 
     if (a.screenshot) {
       await page.screenshot({ path: a.screenshot, fullPage: true });

@@ -1,9 +1,10 @@
 // The covergen serve page. Talks only to the JSON API (docs/serve.md):
-// GET /api/models once, POST /api/covers for every batch of covers.
+// GET /api/models once, POST /api/covers for every batch of covers, and for one
+// cover in SVG/PDF when one is downloaded.
 'use strict';
 
 const $ = (id) => document.getElementById(id);
-const state = { model: null, limits: null, file: null, trackId: null, trackName: '', busy: false };
+const state = { model: null, limits: null, file: null, trackId: null, trackName: '', busy: false, last: null };
 
 function randomSeed() {
   // 53 bits: exact as a JavaScript number and as the server's uint64.
@@ -86,6 +87,11 @@ async function makeCovers({ upload }) {
   form.append('seed', $('seed').value);
   const mode = state.model ? state.model.condition.mode : 'audio';
   if (mode === 'genre') form.append('genre', $('genre').value);
+  if (state.model && state.model.finishing) {
+    // Finished covers (typography by covergen::finish) as soon as there is text.
+    if ($('artist').value.trim()) form.append('artist', $('artist').value.trim());
+    if ($('title').value.trim()) form.append('title', $('title').value.trim());
+  }
   if (mode === 'audio') {
     if (upload || !state.trackId) {
       if (!state.file) return;
@@ -130,17 +136,62 @@ async function makeCovers({ upload }) {
       if (r.status === 503 && r.retryAfter) msg += ` (retry in ${r.retryAfter} s)`;
       throw new Error(msg);
     }
+    state.last = {
+      fields: [...form.entries()].filter(([k]) => k !== 'audio'), trackId: r.body.track ? r.body.track.id : null,
+    };
     render(r.body);
   } catch (err) {
     showError(err.message);
   } finally {
     clearInterval(timer);
     setBusy(false);
+    if (state.textChanged && state.last) {
+      state.textChanged = false;
+      makeCovers({ upload: false });
+    }
   }
 }
 
 function slug(s) {
   return (s || 'cover').replace(/\.[^.]*$/, '').replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60) || 'cover';
+}
+
+// One cover of the last batch in another format: the same request (by track id, so
+// nothing is uploaded again) for just that cover, finished at 1024 px.
+async function downloadAs(index, format, filename, button) {
+  if (!state.last) return;
+  showError('');
+  const form = new FormData();
+  for (const [k, v] of state.last.fields) if (k !== 'track') form.append(k, v);
+  if (state.last.trackId) form.append('track', state.last.trackId);
+  form.append('index', String(index));
+  form.append('format', format);
+  form.append('size', '1024');
+  button.disabled = true;
+  const label = button.textContent;
+  button.textContent = format.toUpperCase() + '…';
+  try {
+    const r = await fetch('/api/covers', { method: 'POST', body: form });
+    const body = await r.json();
+    if (r.status === 404 && state.file) throw new Error('the server no longer has this track: drop it again');
+    if (!r.ok) throw new Error(body.error || `the server answered ${r.status}`);
+    const b64 = body.covers[0][format + '_base64'];
+    const bytes = Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
+    const type = { svg: 'image/svg+xml', pdf: 'application/pdf', jpg: 'image/jpeg', png: 'image/png' }[format];
+    const url = URL.createObjectURL(new Blob([bytes], { type }));
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = filename;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+  } catch (err) {
+    showError(`${format.toUpperCase()} download failed: ${err.message}`);
+  } finally {
+    button.disabled = false;
+    button.textContent = label;
+  }
 }
 
 function render(body) {
@@ -166,17 +217,30 @@ function render(body) {
     const img = document.createElement('img');
     img.src = url;
     img.alt = `Cover ${c.index + 1}`;
-    if (body.image_size < 128) img.className = 'small';
+    if (!body.finished && body.image_size < 128) img.className = 'small';
     const meta = document.createElement('figcaption');
     meta.className = 'meta';
     const label = document.createElement('span');
-    label.textContent = `#${c.index + 1} · ${body.image_size}px`;
+    label.textContent = `#${c.index + 1} · ${body.finished ? body.finished.size : body.image_size}px`;
     const a = document.createElement('a');
     a.href = url;
     a.download = `${base}-${body.seed}-${c.index + 1}.png`;
-    a.textContent = 'Download PNG';
+    a.textContent = 'PNG';
+    a.title = 'Download this cover as PNG';
     a.className = 'download';
     meta.append(label, a);
+    const formats = (state.model && state.model.formats) || [];
+    for (const format of ['svg', 'pdf']) {
+      if (!formats.includes(format)) continue;
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'download';
+      b.textContent = format.toUpperCase();
+      b.title = `Download this cover as ${format.toUpperCase()} (1024 px, text as vector)`;
+      b.dataset.format = format;
+      b.addEventListener('click', () => downloadAs(c.index, format, `${base}-${body.seed}-${c.index + 1}.${format}`, b));
+      meta.append(b);
+    }
     tile.append(img, meta);
     grid.append(tile);
   }
@@ -205,6 +269,14 @@ function init() {
   $('truncation').addEventListener('change', () => { if (state.trackId || !state.file) makeCovers({ upload: false }); });
   $('count').addEventListener('change', () => { if (state.trackId) makeCovers({ upload: false }); });
   $('seed').addEventListener('change', () => { if (state.trackId) makeCovers({ upload: false }); });
+  // New text: finish the current covers again (after the batch in flight, if any).
+  for (const id of ['artist', 'title']) {
+    $(id).addEventListener('change', () => {
+      if (!state.last) return;
+      if (state.busy) state.textChanged = true;
+      else makeCovers({ upload: false });
+    });
+  }
   $('seed').value = randomSeed();
   loadModels();
 }
