@@ -209,6 +209,56 @@ TEST_CASE("truncation psi 0 gives one image per condition, the condition's mean 
   CHECK(max_abs(gen.mean_w(c01[0]), m0) > 1e-3);
 }
 
+TEST_CASE("W space: synthesize(map_to_w(z, c)) is generate(z, c), and the hook is visible through the plugin", "[stylegan][wspace]") {
+  at::manual_seed(8);
+  StyleGanModel model(tiny_json(32, 3));
+  {  // non-zero noise strengths: the constant noise must be the same on both paths
+    at::NoGradGuard ng;
+    for (auto& p : model.G()->named_parameters())
+      if (p.key().find("noise_strength") != std::string::npos) p.value().fill_(0.7);
+  }
+  auto& gen = dynamic_cast<StyleConditionalGenerator&>(model.generator());
+  WSpace& ws = gen;
+  CHECK(ws.w_dim() == 16);
+  const at::Tensor z = at::randn({3, 16});
+  const at::Tensor c = at::eye(3);
+  for (double psi : {1.0, 0.5, 0.0}) {
+    GenerateOptions o;
+    o.truncation = psi;
+    const at::Tensor w = ws.map_to_w(z, c, o);
+    REQUIRE(w.sizes() == at::IntArrayRef({3, 16}));
+    CHECK(at::equal(ws.synthesize(w), gen.generate(z, c, o)));
+    // w is the mapping network's output lerped towards the condition's centre
+    at::NoGradGuard ng;
+    const at::Tensor raw = model.G()->mapping->forward(z, c);
+    for (std::int64_t i = 0; i < 3; ++i) CHECK(max_abs(w[i], gen.mean_w(c[i]).lerp(raw[i], psi)) < 1e-6);
+  }
+  // synthesize(w) broadcasts one w to every layer: the manual synthesis with ws = w repeated
+  const at::Tensor w = ws.map_to_w(z, c);
+  {
+    at::NoGradGuard ng;
+    const at::Tensor manual =
+        model.G()->synthesis->forward(w.unsqueeze(1).repeat({1, tiny(32).num_ws(), 1}), NoiseMode::constant).clamp(-1, 1);
+    CHECK(at::equal(ws.synthesize(w), manual));
+  }
+  // a lerp between two ws: the ends are the endpoints' images, the middle is neither
+  const at::Tensor mid = ws.synthesize(w.narrow(0, 0, 1).lerp(w.narrow(0, 1, 1), 0.5));
+  const at::Tensor ends = gen.generate(z.narrow(0, 0, 2), c.narrow(0, 0, 2));
+  // (1e-5: batch 1 against batch 2, float rounding of the matmuls and convolutions)
+  CHECK(max_abs(ws.synthesize(w.narrow(0, 0, 1).lerp(w.narrow(0, 1, 1), 0.0))[0], ends[0]) < 1e-5);
+  CHECK(max_abs(ws.synthesize(w.narrow(0, 0, 1).lerp(w.narrow(0, 1, 1), 1.0))[0], ends[1]) < 1e-5);
+  CHECK(max_abs(mid[0], ends[0]) > 1e-3);
+  CHECK(max_abs(mid[0], ends[1]) > 1e-3);
+  CHECK_THROWS_AS(ws.synthesize(at::zeros({2, 15})), InputError);
+  CHECK_THROWS_AS(ws.map_to_w(at::zeros({2, 16}), at::Tensor()), InputError);  // conditional: c needed
+  // Across the plugin boundary (how interpolate finds it): the plugin's generators are WSpaces.
+  auto reg = build_tree_registry();
+  auto gan = reg.create_gan("stylegan", tiny_json(32, 0));
+  CHECK(dynamic_cast<WSpace*>(&gan->generator()) != nullptr);
+  auto made = gan->make_generator();
+  CHECK(dynamic_cast<WSpace*>(made.get()) != nullptr);
+}
+
 TEST_CASE("style mixing at crossover k: layers below k read w1, the rest w2 (manual forward)", "[stylegan][mixing]") {
   at::manual_seed(7);
   StyleGanConfig cfg = tiny(64, 0);

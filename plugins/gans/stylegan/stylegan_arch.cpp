@@ -6,6 +6,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/TracerMode.h>
 #include <c10/core/InferenceMode.h>
 #include <nlohmann/json.hpp>
 #include <torch/csrc/autograd/autograd.h>
@@ -358,7 +359,21 @@ std::int64_t StyleConditionalGenerator::weights_version() const {
   return v;
 }
 
+namespace {
+// The fixed latents the mean w is estimated from: the same condition always gets the same centre.
+at::Tensor mean_w_latents(const StyleGanConfig& config, const c10::Device& device) {
+  at::tracer::impl::NoTracerDispatchMode untraced;  // a constant of an exported graph
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(0x5717'1E6A'4Eull);
+  return at::randn({config.w_avg_samples, config.latent_dim}, gen).to(device);
+}
+}  // namespace
+
 at::Tensor StyleConditionalGenerator::mean_w(const at::Tensor& c) {
+  if (config_.condition_dim > 0 && at::tracer::impl::is_dispatch_enabled()) {
+    // Being traced: the centre must follow c in the graph (the cache is keyed by c's value).
+    const at::Tensor z = mean_w_latents(config_, device());
+    return module_->mapping->forward(z, c.to(device(), at::kFloat).view({1, -1}).expand({z.size(0), -1})).mean(0);
+  }
   std::vector<float> key;
   if (config_.condition_dim > 0) {
     const at::Tensor cc = c.to(at::kCPU, at::kFloat).contiguous();
@@ -371,9 +386,8 @@ at::Tensor StyleConditionalGenerator::mean_w(const at::Tensor& c) {
   }
   auto it = w_avg_cache_.find(key);
   if (it != w_avg_cache_.end()) return it->second;
-  // A fixed set of latents: the same condition always gets the same centre.
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(0x5717'1E6A'4Eull);
-  const at::Tensor z = at::randn({config_.w_avg_samples, config_.latent_dim}, gen).to(device());
+  at::tracer::impl::NoTracerDispatchMode untraced;  // unconditional: a constant when traced
+  const at::Tensor z = mean_w_latents(config_, device());
   at::Tensor cond;
   if (config_.condition_dim > 0) cond = c.to(device(), at::kFloat).view({1, -1}).expand({z.size(0), -1});
   const at::Tensor w = module_->mapping->forward(z, cond).mean(0);
@@ -392,6 +406,11 @@ at::Tensor StyleConditionalGenerator::map(const at::Tensor& z, const at::Tensor&
 
 at::Tensor StyleConditionalGenerator::generate(const at::Tensor& z, const at::Tensor& c,
                                                const GenerateOptions& options) {
+  return synthesize(map_to_w(z, c, options));
+}
+
+at::Tensor StyleConditionalGenerator::map_to_w(const at::Tensor& z, const at::Tensor& c,
+                                               const GenerateOptions& options) {
   if (!z.defined() || z.dim() != 2 || z.size(1) != config_.latent_dim)
     throw InputError("stylegan generate: z must be [N, " + std::to_string(config_.latent_dim) + "]");
   if (config_.condition_dim > 0 &&
@@ -402,8 +421,15 @@ at::Tensor StyleConditionalGenerator::generate(const at::Tensor& z, const at::Te
   at::NoGradGuard no_grad;
   const at::Tensor zz = z.to(device(), at::kFloat);
   const at::Tensor cc = config_.condition_dim > 0 ? c.to(device(), at::kFloat) : at::Tensor();
-  const at::Tensor w = map(zz, cc, options.truncation);
-  return module_->synthesis->forward(module_->broadcast(w), NoiseMode::constant).clamp(-1.0, 1.0);
+  return map(zz, cc, options.truncation);
+}
+
+at::Tensor StyleConditionalGenerator::synthesize(const at::Tensor& w) {
+  if (!w.defined() || w.dim() != 2 || w.size(1) != config_.w_dim)
+    throw InputError("stylegan synthesize: w must be [N, " + std::to_string(config_.w_dim) + "]");
+  at::NoGradGuard no_grad;
+  const at::Tensor ww = w.to(device(), at::kFloat);
+  return module_->synthesis->forward(module_->broadcast(ww), NoiseMode::constant).clamp(-1.0, 1.0);
 }
 
 // ---------------------------------------------------------------- the GAN model

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <covergen/gan.hpp>
+#include <covergen/w_space.hpp>
 
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
@@ -193,8 +194,9 @@ TORCH_MODULE(StyleDiscriminator);
 /// The generator as a covergen::ConditionalGenerator: constant noise, output clamped to
 /// [-1, 1]; truncation psi < 1 pulls w towards the mean w of each sample's condition,
 /// estimated from `w_avg_samples` fixed latents (cached per condition until the
-/// weights change).
-class StyleConditionalGenerator : public ConditionalGenerator {
+/// weights change). Its W space (covergen::WSpace) is the mapping network's output:
+/// generate(z, c, o) = synthesize(map_to_w(z, c, o)), one w for every layer.
+class StyleConditionalGenerator : public ConditionalGenerator, public WSpace {
  public:
   StyleConditionalGenerator(const StyleGanConfig& config, StyleGenerator module);
   ~StyleConditionalGenerator() override;
@@ -207,9 +209,17 @@ class StyleConditionalGenerator : public ConditionalGenerator {
   std::int64_t image_size() const override { return config_.image_size; }
   at::Tensor generate(const at::Tensor& z, const at::Tensor& c, const GenerateOptions& options = {}) override;
 
+  std::int64_t w_dim() const override { return config_.w_dim; }
+  /// Checked inputs, then map(z, c, options.truncation), without gradients.
+  at::Tensor map_to_w(const at::Tensor& z, const at::Tensor& c, const GenerateOptions& options = {}) override;
+  /// w [N, w_dim] -> images [N, 3, S, S] in [-1, 1] (constant noise), without gradients.
+  at::Tensor synthesize(const at::Tensor& w) override;
+
   /// w of each sample (truncated towards its condition's mean w when psi < 1): [N, w_dim].
   at::Tensor map(const at::Tensor& z, const at::Tensor& c, double psi);
   /// The mean w of one condition row c [condition_dim] (or of the prior when unconditional).
+  /// Under the JIT tracer (covergen export) a conditional centre is computed in the
+  /// traced graph from c, not looked up by c's value.
   at::Tensor mean_w(const at::Tensor& c);
   StyleGenerator& module() { return module_; }
 
