@@ -2,12 +2,14 @@
 // slerp paths, frame writers, and the export/interpolate commands.
 #include <covergen/engine/trainer.hpp>
 #include <covergen/errors.hpp>
+#include <covergen/latent/export.hpp>
 #include <covergen/latent/load.hpp>
 #include <covergen/latent/mapper.hpp>
 #include <covergen/latent/paths.hpp>
 #include <covergen/latent/video.hpp>
 #include <covergen/model_file.hpp>
 #include <covergen/plugin_registry.hpp>
+#include <covergen/w_space.hpp>
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -44,23 +46,32 @@ fs::path scratch(const std::string& name) {
   return d;
 }
 
-// A tiny DCGAN generator file (as `covergen train` writes generator.cvgn) with
-// non-trivial BatchNorm statistics, so that folding them into the export matters.
-fs::path tiny_generator(const PluginRegistry& reg, const fs::path& dir, std::int64_t condition_dim, const json& meta) {
-  json cfg{{"image_size", 32}, {"latent_dim", 16}, {"ngf", 8}, {"ndf", 8}};
+// A tiny generator file (as `covergen train` writes generator.cvgn) of a GAN plugin
+// (dcgan, wgan-gp, stylegan) with non-trivial BatchNorm statistics (folded into the
+// DCGAN family's generate, so the export must carry them) and StyleGAN noise strengths
+// (its generate adds constant noise, which the export must reproduce).
+fs::path tiny_generator(const PluginRegistry& reg, const fs::path& dir, std::int64_t condition_dim, const json& meta,
+                        const std::string& plugin = "dcgan") {
+  json cfg{{"image_size", 32}, {"latent_dim", 16}};
+  if (plugin == "stylegan") {
+    cfg.update({{"w_dim", 16}, {"mapping_layers", 2}, {"channel_base", 64}, {"channel_max", 16}, {"w_avg_samples", 64}});
+  } else {
+    cfg.update({{"ngf", 8}, {"ndf", 8}});
+  }
   if (condition_dim > 0) cfg["condition_dim"] = condition_dim;
-  auto gan = reg.create_gan("dcgan", cfg.dump());
+  auto gan = reg.create_gan(plugin, cfg.dump());
   auto gen = gan->make_generator();
   at::manual_seed(7);
   for (auto& [name, t] : gen->named_tensors()) {
     at::NoGradGuard ng;
     if (name.find("running_var") != std::string::npos) t.copy_(at::rand_like(t) + 0.5);
     else if (name.find("running_mean") != std::string::npos) t.copy_(at::randn_like(t) * 0.2);
+    else if (name.find("noise_strength") != std::string::npos) t.fill_(0.5);
     else if (name.find("num_batches") == std::string::npos && t.is_floating_point()) t.add_(at::randn_like(t) * 0.01);
   }
   ModelHeader h;
   h.kind = "generator";
-  h.plugin = "dcgan";
+  h.plugin = plugin;
   h.config_json = gan->config_json();
   h.meta_json = meta.dump();
   const fs::path file = dir / "generator.cvgn";
@@ -99,6 +110,89 @@ TEST_CASE("torchscript: bad TorchScript files are input errors naming the file",
                 dir / "log.txt") == 3);
   CHECK(slurp(dir / "log.txt").find("garbage.pt") != std::string::npos);
   CHECK_FALSE(fs::exists(dir / "out" / "index.html"));
+}
+
+TEST_CASE("export: each GAN family through the torchscript plugin gives the original's images", "[latent][export]") {
+  auto reg = build_tree_registry();
+  for (std::string plugin : {"dcgan", "wgan-gp", "stylegan"}) {
+    for (std::int64_t cdim : {0, 3}) {
+      INFO(plugin << ", condition_dim " << cdim);
+      const auto dir = scratch("export-" + plugin + std::to_string(cdim));
+      json meta{{"condition", cdim ? json{{"mode", "genre"}, {"names", {"a", "b", "c"}}} : json{{"mode", "none"}}}};
+      const auto file = tiny_generator(reg, dir, cdim, meta, plugin);
+      std::string meta_text;
+      auto original = engine::load_generator(file, reg, &meta_text);
+      const auto report = latent::export_torchscript(*original, meta_text, dir / "g.pt");
+      CHECK(report.check_max_abs_diff <= 1e-5);
+      REQUIRE(latent::is_torchscript_file(dir / "g.pt"));
+      REQUIRE_FALSE(latent::is_torchscript_file(file));
+      for (const auto& e : fs::directory_iterator(dir))  // written atomically: no temporary left
+        CHECK(e.path().filename().string().find(".partial-") == std::string::npos);
+
+      std::string ts_meta;
+      auto ts = latent::load_generator(dir / "g.pt", reg, &ts_meta);
+      CHECK(ts->plugin_name() == "torchscript");
+      CHECK(ts->latent_dim() == 16);
+      CHECK(ts->condition_dim() == cdim);
+      CHECK(ts->image_size() == 32);
+      CHECK(json::parse(ts_meta) == meta);
+
+      auto fresh = engine::load_generator(file, reg);  // not touched by the export
+      auto rng = at::make_generator<at::CPUGeneratorImpl>(11);
+      auto z = at::randn({5, 16}, rng);
+      at::Tensor c = cdim ? at::one_hot(at::arange(5) % 3, 3).to(at::kFloat) + 0.1 * at::randn({5, cdim}, rng)
+                          : at::Tensor();
+      auto want = fresh->generate(z, c);
+      auto got = ts->generate(z, c);
+      REQUIRE(got.sizes() == want.sizes());
+      CHECK((got - want).abs().max().item<double>() <= 1e-5);
+      // the images depend on z (by far more than the tolerance): the check above is not vacuous
+      CHECK((want[0] - want[1]).abs().max().item<double>() > 3e-4);
+      // every tensor of the module moves with it: parameters and buffers only, no graph constants
+      auto named = ts->named_tensors();
+      CHECK(named.size() >= fresh->named_tensors().size());
+      GenerateOptions half;
+      half.truncation = 0.5;
+      if (plugin == "stylegan") {
+        // The plugin's truncation (scale z) is not StyleGAN's (towards the mean w): it is refused,
+        // and baked in by export instead.
+        CHECK_THROWS_AS(ts->generate(z, c, half), InputError);
+        latent::ExportOptions eo;
+        eo.truncation = 0.5;
+        latent::export_torchscript(*original, meta_text, dir / "g-half.pt", eo);
+        auto ts_half = latent::load_generator(dir / "g-half.pt", reg);
+        const auto want_half = fresh->generate(z, c, half);
+        CHECK((ts_half->generate(z, c) - want_half).abs().max().item<double>() <= 1e-5);
+        CHECK((want_half - want).abs().max().item<double>() > 1e-3);  // truncation changed the images
+        CHECK(json::parse(ts_half->config_json())["truncation_baked"] == 0.5);
+      } else {
+        CHECK((ts->generate(z, c, half) - fresh->generate(z, c, half)).abs().max().item<double>() <= 1e-5);
+      }
+    }
+  }
+}
+
+TEST_CASE("export command: writes FILE.pt that generate reads, bad input exits 3 and writes nothing", "[latent][export]") {
+  auto reg = build_tree_registry();
+  const auto dir = scratch("export-cli");
+  const auto file = tiny_generator(reg, dir, 0, json{{"condition", {{"mode", "none"}}}});
+  CHECK(run_cli("export --model " + file.string() + " --out " + (dir / "g.pt").string() + " --json",
+                dir / "log.txt") == 0);
+  const auto out = json::parse(slurp(dir / "log.txt"));
+  CHECK(out["plugin"] == "dcgan");
+  CHECK(out["check_max_abs_diff"].get<double>() <= 1e-5);
+  REQUIRE(latent::is_torchscript_file(dir / "g.pt"));
+  CHECK(run_cli("generate --model " + (dir / "g.pt").string() + " -n 2 --out " + (dir / "covers").string(),
+                dir / "gen.txt") == 0);
+  // a missing model, a TorchScript file as the model, a bad truncation: exit 3, no output
+  CHECK(run_cli("export --model " + (dir / "missing.cvgn").string() + " --out " + (dir / "x.pt").string(),
+                dir / "e1.txt") == 3);
+  CHECK(slurp(dir / "e1.txt").find("missing.cvgn") != std::string::npos);
+  CHECK(run_cli("export --model " + (dir / "g.pt").string() + " --out " + (dir / "x.pt").string(), dir / "e2.txt") == 3);
+  CHECK(slurp(dir / "e2.txt").find("already a TorchScript file") != std::string::npos);
+  CHECK(run_cli("export --model " + file.string() + " --truncation 2 --out " + (dir / "x.pt").string(),
+                dir / "e3.txt") == 3);
+  CHECK_FALSE(fs::exists(dir / "x.pt"));
 }
 
 TEST_CASE("slerp: known answers", "[latent][paths]") {
@@ -180,6 +274,53 @@ TEST_CASE("frame writers: PNG frames exact, MP4 and GIF readable with the right 
   // no temporary left behind
   for (const auto& e : fs::directory_iterator(dir)) CHECK(e.path().filename().string().find(".partial-") == std::string::npos);
   CHECK_THROWS_AS(latent::FrameWriter((dir / "v.webm").string(), 10.0), InputError);
+}
+
+TEST_CASE("interpolate command: a StyleGAN walk in W, frame count and frame content checked", "[latent][video]") {
+  auto reg = build_tree_registry();
+  const auto dir = scratch("interp-cli");
+  const auto file = tiny_generator(reg, dir, 0, json{{"condition", {{"mode", "none"}}}}, "stylegan");
+  auto gen = engine::load_generator(file, reg);
+  auto* ws = dynamic_cast<WSpace*>(gen.get());
+  REQUIRE(ws != nullptr);
+  CHECK(latent::path_space_for(*gen) == latent::PathSpace::w);
+  const std::int64_t frames = 7;
+  const std::string common = "interpolate --model " + file.string() + " --from seed:1 --to seed:2 --frames 7 --json";
+  REQUIRE(run_cli(common + " --out " + (dir / "frames").string() + "/", dir / "png.txt") == 0);
+  const auto info = json::parse(slurp(dir / "png.txt"));
+  CHECK(info["frames"] == frames);
+  CHECK(info["space"] == "w");
+  // the CLI's seed:N endpoint is randn(L) from a CPU generator seeded with N
+  auto z_of = [](std::uint64_t seed) {
+    auto g = at::make_generator<at::CPUGeneratorImpl>(seed);
+    return at::randn({16}, g);
+  };
+  const auto za = z_of(1), zb = z_of(2);
+  const auto w = ws->map_to_w(at::stack({za, zb}), {});
+  // frame i is synthesize(lerp(w_a, w_b, i / 6)): the ends are the endpoints' covers
+  const auto want = latent::to_rgb8(at::cat({gen->generate(za.unsqueeze(0), {}), ws->synthesize(w.narrow(0, 0, 1).lerp(w.narrow(0, 1, 1), 0.5)),
+                                             gen->generate(zb.unsqueeze(0), {})}));
+  for (auto [k, name] : {std::pair<int, const char*>{0, "frame_00000.png"}, {1, "frame_00003.png"}, {2, "frame_00006.png"}}) {
+    cv::Mat bgr = cv::imread((dir / "frames" / name).string(), cv::IMREAD_COLOR), rgb;
+    REQUIRE(!bgr.empty());
+    cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+    auto t = at::from_blob(rgb.data, {rgb.rows, rgb.cols, 3}, at::kByte).to(at::kInt);
+    INFO(name);
+    CHECK((t - want[k].to(at::kInt)).abs().max().item<int>() <= 1);  // 8-bit rounding of float ties
+  }
+  CHECK_FALSE(fs::exists(dir / "frames" / "frame_00007.png"));
+  // The middle of a W walk is not the middle of the Z slerp (the paths differ).
+  auto zmid = latent::slerp(za, zb, 0.5).unsqueeze(0);
+  CHECK((gen->generate(zmid, {}) - ws->synthesize(w.narrow(0, 0, 1).lerp(w.narrow(0, 1, 1), 0.5))).abs().max().item<double>() > 1e-3);
+  // GIF: 7 images at the requested size
+  REQUIRE(run_cli(common + " --size 64 --out " + (dir / "walk.gif").string(), dir / "gif.txt") == 0);
+  int err = 0;
+  GifFileType* g = DGifOpenFileName((dir / "walk.gif").c_str(), &err);
+  REQUIRE(g != nullptr);
+  REQUIRE(DGifSlurp(g) == GIF_OK);
+  CHECK(g->ImageCount == frames);
+  CHECK(g->SWidth == 64);
+  DGifCloseFile(g, &err);
 }
 
 TEST_CASE("mapper: unit covariance, Gaussian marginals, passes MMD against N(0, I), keeps distance ranks", "[latent][mapper]") {

@@ -3,6 +3,7 @@
 #include <covergen/errors.hpp>
 
 #include <ATen/ATen.h>
+#include <ATen/TracerMode.h>
 #include <ATen/ops/convolution_backward.h>
 #include <torch/csrc/autograd/custom_function.h>
 #include <torch/nn/init.h>
@@ -77,7 +78,10 @@ at::Tensor conv_transpose2d(const at::Tensor& x, const at::Tensor& weight, const
               weight.sizes());
   TORCH_CHECK(stride.size() == 2 && padding.size() == 2 && output_padding.size() == 2,
               "conv_transpose2d: stride, padding and output_padding take two values");
-  if (mode == ConvTMode::native) return at::conv_transpose2d(x, weight, bias, stride, padding, output_padding);
+  // Under the JIT tracer (covergen export) the native op: convolution_backward's
+  // output_mask (std::array<bool, 3>) is an argument type the tracer cannot record.
+  if (mode == ConvTMode::native || at::tracer::impl::is_dispatch_enabled())
+    return at::conv_transpose2d(x, weight, bias, stride, padding, output_padding);
   at::Tensor y;
   if (at::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad())) {
     y = ConvTViaConv::apply(x, weight, to_vec(stride), to_vec(padding), to_vec(output_padding));

@@ -9,6 +9,8 @@
 // also checks that the module runs and returns an image of the promised shape.
 //
 // Config: {"path": "FILE.pt"} plus optional "latent_dim", "condition_dim", "image_size".
+// generate()'s truncation scales z (no W space is known), except for files from
+// `covergen export` whose covergen.json says "truncation_baked": those refuse one.
 #include <covergen/plugin.hpp>
 
 #include <torch/script.h>
@@ -83,6 +85,11 @@ class TorchScriptGenerator : public covergen::ConditionalGenerator {
       }
       if (!info.is_object()) throw InputError(path_, "its covergen.json extra file must hold a JSON object");
       if (info.contains("meta")) meta_ = info["meta"];
+      if (info.contains("truncation_baked")) {
+        if (!info["truncation_baked"].is_number())
+          throw InputError(path_, "its covergen.json 'truncation_baked' must be a number");
+        truncation_baked_ = info["truncation_baked"].get<double>();
+      }
     }
     auto forward = module_.find_method("forward");
     if (!forward) throw InputError(path_, "the module has no forward(z[, c]) method");
@@ -138,6 +145,10 @@ class TorchScriptGenerator : public covergen::ConditionalGenerator {
     if (condition_dim_ > 0 && (!c.defined() || c.dim() != 2 || c.size(0) != z.size(0) || c.size(1) != condition_dim_))
       throw InputError("torchscript generator " + path_ + ": expected c [" + std::to_string(z.size(0)) + ", " +
                        std::to_string(condition_dim_) + "]");
+    if (truncation_baked_ && options.truncation != 1.0)
+      throw InputError(path_, "was exported with truncation " + std::to_string(*truncation_baked_) +
+                                  " baked in (covergen export --truncation); export it again with the truncation "
+                                  "wanted instead of asking for one here");
     at::Tensor zz = z.to(device_, at::kFloat);
     if (options.truncation != 1.0) zz = zz * options.truncation;  // no W space known: scale z
     at::Tensor out = call(zz, condition_dim_ > 0 ? c.to(device_, at::kFloat) : at::Tensor());
@@ -148,9 +159,10 @@ class TorchScriptGenerator : public covergen::ConditionalGenerator {
   }
 
   std::string config_json() const override {
-    return json{{"path", path_}, {"latent_dim", latent_dim_}, {"condition_dim", condition_dim_},
-                {"image_size", image_size_}, {"meta", meta_}}
-        .dump();
+    json j{{"path", path_}, {"latent_dim", latent_dim_}, {"condition_dim", condition_dim_},
+           {"image_size", image_size_}, {"meta", meta_}};
+    if (truncation_baked_) j["truncation_baked"] = *truncation_baked_;
+    return j.dump();
   }
 
   covergen::NamedTensors named_tensors() override {
@@ -188,6 +200,7 @@ class TorchScriptGenerator : public covergen::ConditionalGenerator {
   std::string path_;
   torch::jit::Module module_;
   json meta_ = json::object();
+  std::optional<double> truncation_baked_;  // from covergen export: generate() then takes no truncation
   bool takes_condition_ = false, condition_has_default_ = false;
   std::int64_t latent_dim_ = 0, condition_dim_ = 0, image_size_ = 0;
   c10::Device device_{c10::kCPU};
