@@ -378,16 +378,18 @@ struct FeatureExtractor::Impl {
   // weights converted once and two independent dependency chains.
   __attribute__((target_clones("avx2", "default")))
   static void accumulate16x2(const float* wt16, const float* p0, const float* p1, int nb, double* acc0, double* acc1) {
-    for (int c = 0; c < 16; ++c) acc0[c] = acc1[c] = 0.0;
+    double a0[16] = {}, a1[16] = {};  // locals: acc0 and acc1 could alias each other
     for (int k = 0; k < nb; ++k) {
       const double v0 = p0[k], v1 = p1[k];
       const float* w = wt16 + static_cast<std::size_t>(k) * 16;
       for (int c = 0; c < 16; ++c) {
         const double wc = w[c];
-        acc0[c] += wc * v0;
-        acc1[c] += wc * v1;
+        a0[c] += wc * v0;
+        a1[c] += wc * v1;
       }
     }
+    std::memcpy(acc0, a0, sizeof(a0));
+    std::memcpy(acc1, a1, sizeof(a1));
   }
 };
 
