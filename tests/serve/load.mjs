@@ -42,6 +42,7 @@ function vmRssMb() {
   const s = fs.readFileSync(`/proc/${server.pid}/status`, 'utf8');
   return Number(s.match(/VmRSS:\s+(\d+)/)[1]) / 1024;
 }
+const why = (e) => e.message + (e.cause ? ' (' + (e.cause.code || e.cause.message) + ')' : '');
 function pct(sorted, p) { return sorted[Math.min(sorted.length - 1, Math.ceil(p / 100 * sorted.length) - 1)]; }
 
 const audio = new Blob([fs.readFileSync(a.audio)]);
@@ -77,7 +78,7 @@ await Promise.all([...Array(Number(a.clients)).keys()].map(async (c) => {
       track = r.body.track.id;
       latencies.push({ ms: r.ms, reroll: Boolean(reroll) });
     } catch (e) {
-      errors.push(`client ${c} request ${i}: ${e.message}`);
+      errors.push(`client ${c} request ${i}: ${why(e)}`);
     }
   }
 }));
@@ -98,7 +99,7 @@ await Promise.all([
     try {
       const r = await post({ n: '1' }, big, 'huge.wav');
       if (r.status === 413) abuse.big_413++; else abuse.big_other.push(r.status);
-    } catch (e) { abuse.big_other.push(e.message); }
+    } catch (e) { abuse.big_other.push(why(e)); }
   }),
   ...[...Array(Number(a.garbage)).keys()].map(async (i) => {
     const junk = Buffer.alloc(1000 + i * 5000);
@@ -106,7 +107,7 @@ await Promise.all([
     try {
       const r = await post({ n: '1' }, new Blob([junk]), `junk${i}.mp3`);
       if (r.status === 400) abuse.garbage_400++; else abuse.garbage_other.push(r.status + ' ' + r.body.error);
-    } catch (e) { abuse.garbage_other.push(e.message); }
+    } catch (e) { abuse.garbage_other.push(why(e)); }
   }),
 ]);
 const after = await post({ n: '1' }, audio, 'after.mp3');

@@ -538,6 +538,10 @@ void Server::Impl::install_routes() {
   // server closes only after answering, so a client never races a keep-alive
   // timeout, and an unread body never gets parsed as the next request.
   http.set_keep_alive_max_count(1);
+  // The wait for a request on a new connection (httplib's keep-alive timeout) and for
+  // each read inside one: httplib's 5 s defaults dropped clients (Node's fetch) that
+  // pause that long while preparing a large body, who then saw EPIPE, not an answer.
+  http.set_keep_alive_timeout(o.read_timeout_seconds);
   http.set_read_timeout(o.read_timeout_seconds, 0);
   // `Expect: 100-continue`: refuse before the body is sent when it would be refused after.
   http.set_expect_100_continue_handler([this](const httplib::Request& req, httplib::Response& res) {

@@ -23,7 +23,7 @@ struct ServerOptions {
   /// connection; a larger one is answered at once, unread (clients that send
   /// `Expect: 100-continue` get that answer before sending anything).
   std::size_t max_discard_bytes = 256u << 20;
-  int read_timeout_seconds = 30;               ///< a client silent this long mid-request is dropped
+  int read_timeout_seconds = 30;               ///< a client silent this long (before or in a request) is dropped
   int workers = 1;                             ///< generation threads
   int queue = 8;                               ///< jobs waiting for a worker; beyond: 503
   int max_covers = 16;                         ///< largest n per request
