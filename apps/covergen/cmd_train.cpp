@@ -24,6 +24,7 @@
 #endif
 
 #include <ATen/ATen.h>
+#include <c10/core/DefaultDtype.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -42,7 +43,7 @@ namespace {
 
 struct TrainCliOptions {
   covergen::cli::CommonOptions common;
-  std::string gan = "dcgan", data_dir, condition = "genre", out, device = "auto", gan_config = "{}";
+  std::string gan = "dcgan", data_dir, condition = "genre", out, device = "auto", gan_config = "{}", dtype = "float32";
   int image_size = 64;
   std::int64_t batch = 64, steps = 2000, checkpoint_every = 500, sample_every = 500;
   std::uint64_t seed = 0;
@@ -324,6 +325,9 @@ void run(const TrainCliOptions& o) {
   cfg["image_size"] = o.image_size;
   cfg["condition_dim"] = cond.per_track.defined() ? cond.per_track.size(1) : 0;
   auto registry = covergen::cli::make_registry();
+  // float64: the plugin builds its weights (and the EMA copy) in the default dtype.
+  const bool f64 = o.dtype == "float64";
+  if (f64) c10::set_default_dtype(caffe2::TypeMeta::Make<double>());
   at::manual_seed(o.seed);  // the plugin initialises its weights from the global generator: --seed fixes them
   auto model = registry.create_gan(o.gan, cfg.dump());
 
@@ -333,6 +337,7 @@ void run(const TrainCliOptions& o) {
   t.batch_size = o.batch;
   t.seed = o.seed;
   t.device = device;
+  t.dtype = f64 ? at::kDouble : at::kFloat;
   t.checkpoint_every = o.checkpoint_every;
   t.sample_every = o.sample_every;
   t.resume = o.resume;
@@ -375,6 +380,11 @@ void setup(CLI::App& root) {
   cmd->add_option("--gan-config", o->gan_config, "Extra JSON config for the GAN plugin")->capture_default_str();
   cmd->add_option("--threads", o->threads, "Threads for preprocessing covers (0 = all)");
   cmd->add_option("--device", o->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_option("--dtype", o->dtype,
+                  "float32, or float64 for reference runs (about 2-4x slower; checks such as data-parallel "
+                  "equivalence, docs/distributed.md)")
+      ->check(CLI::IsMember({"float32", "float64"}))
+      ->capture_default_str();
   cmd->add_flag("--resume", o->resume, "Continue the run in --out from its checkpoint");
   cmd->add_option("--nproc", o->nproc, "Data-parallel: start N local worker processes (--batch stays the global batch)")
       ->capture_default_str();

@@ -109,7 +109,13 @@ struct Trainer::Impl {
     local_batch = o.batch_size / world;
     at::manual_seed(o.seed);  // plugin-internal randomness (noise, interpolates) uses the global generator
     zgen = at::make_generator<at::CPUGeneratorImpl>(o.seed ^ 0x9E3779B97F4A7C15ull);
+    if (o.dtype != at::kFloat && o.dtype != at::kDouble)
+      throw InputError(std::string("training dtype ") + c10::toString(o.dtype) + " is not supported (float32 or float64)");
     model->to(o.device);
+    for (const auto& [name, t] : model->named_tensors())
+      if (t.is_floating_point() && t.scalar_type() != o.dtype)
+        throw Error("plugin '" + model->plugin_name() + "': tensor '" + name + "' is " + c10::toString(t.scalar_type()) +
+                    ", the run trains in " + c10::toString(o.dtype) + " (create the model under that default dtype)");
     model->set_training(true);
     phases = model->phases();
     for (auto& spec : model->optimizers()) {
@@ -155,11 +161,14 @@ struct Trainer::Impl {
     return global.slice(0, rank, global.size(0), world).contiguous();
   }
 
-  // n latents for this rank (n = its share of the batch).
+  // n latents for this rank (n = its share of the batch). Drawn in float32 whatever
+  // the run's dtype, so a float64 run sees the numbers of the float32 run it checks.
   at::Tensor sample_z(std::int64_t n) {
-    return rank_rows(at::randn({n * world, model->generator().latent_dim()}, zgen)).to(o.device);
+    return rank_rows(at::randn({n * world, model->generator().latent_dim()}, zgen, at::kFloat)).to(o.device, o.dtype);
   }
-  at::Tensor sample_uniform(std::int64_t n) { return rank_rows(at::rand({n * world}, zgen)).to(o.device); }
+  at::Tensor sample_uniform(std::int64_t n) {
+    return rank_rows(at::rand({n * world}, zgen, at::kFloat)).to(o.device, o.dtype);
+  }
 
   void copy_generator_to_ema() {
     at::NoGradGuard ng;
@@ -287,11 +296,26 @@ struct Trainer::Impl {
     write_file_atomic(log, kept);
   }
 
+  // Generators generate from float32 weights: a run in another dtype draws its grid
+  // with a float32 copy of the sampling generator.
+  std::unique_ptr<ConditionalGenerator> float32_sampler() {
+    std::unique_ptr<ConditionalGenerator> g = model->make_generator();
+    {
+      at::NoGradGuard ng;
+      for (auto& [k, t] : g->named_tensors())
+        if (t.is_floating_point()) t.set_data(t.to(at::kFloat));
+    }
+    load_into(g->named_tensors(), sampler().named_tensors(), "(in memory)", "generator");
+    g->to(o.device);
+    return g;
+  }
+
   void write_samples() {
     at::Tensor cond;
     if (o.sample_conditions.defined())
       cond = o.sample_conditions.repeat_interleave(o.samples_per_row, 0).to(o.device);
-    auto images = sampler().generate(grid_z.to(o.device), cond);
+    std::unique_ptr<ConditionalGenerator> copy = o.dtype == at::kFloat ? nullptr : float32_sampler();
+    auto images = (copy ? *copy : sampler()).generate(grid_z.to(o.device), cond);
     fs::create_directories(o.run_dir / "samples");
     char name[64];
     std::snprintf(name, sizeof name, "step_%07lld.png", static_cast<long long>(step));
@@ -336,11 +360,11 @@ struct Trainer::Impl {
           PhaseBatch b;
           if (phase.needs_real) {
             Batch real = data.next(local_batch);
-            b.real = real.images.to(o.device);
-            if (real.conditions.defined()) b.real_cond = real.conditions.to(o.device);
+            b.real = real.images.to(o.device, o.dtype);
+            if (real.conditions.defined()) b.real_cond = real.conditions.to(o.device, o.dtype);
             real_images += b.real.size(0) * world;
           }
-          if (conditional) b.fake_cond = rank_rows(data.sample_conditions(o.batch_size)).to(o.device);
+          if (conditional) b.fake_cond = rank_rows(data.sample_conditions(o.batch_size)).to(o.device, o.dtype);
           b.z = sample_z(local_batch);
           opt.zero_grad();
           LossStats s = model->run_phase(pi, b, ctx);

@@ -8,6 +8,7 @@
 
 #include <ATen/core/Generator.h>
 #include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -30,6 +31,11 @@ struct TrainOptions {
   std::int64_t batch_size = 64;       ///< the global batch (over all data-parallel ranks)
   std::uint64_t seed = 0;
   c10::Device device{c10::kCPU};
+  /// Floating type of the model's tensors and of everything the engine feeds it
+  /// (images, conditions, latents, uniforms). float32 normally; float64 for reference
+  /// runs (e.g. data-parallel equivalence checks), for which the model must have been
+  /// created in float64 (c10::set_default_dtype before the plugin builds it).
+  at::ScalarType dtype = at::kFloat;
   std::int64_t checkpoint_every = 500;  ///< 0: only at the end
   std::int64_t sample_every = 500;      ///< 0: only at the end
   std::int64_t log_every = 10;
