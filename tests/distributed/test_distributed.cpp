@@ -1,7 +1,12 @@
 // Data-parallel training (issue 9), on loopback through the built CLI:
-//  - 2 workers with global batch B end with the same weights, EMA, optimiser state
-//    and data position as 1 worker with batch B, for DCGAN (BatchNorm in G and D,
-//    synchronised) and WGAN-GP (gradient penalty; n_critic 5), to 1e-5;
+//  - 2 workers with global batch B end with the same weights, BatchNorm buffers, EMA,
+//    optimiser state and data position as 1 worker with batch B, for DCGAN (BatchNorm
+//    in G and D, synchronised) and WGAN-GP (gradient penalty; n_critic 5), to 1e-5.
+//    These runs train in float64 (--dtype float64): they check that the group computes
+//    the same mathematics, which float32 cannot show (next point);
+//  - in float32 the two differ after one step only at weights whose exact gradient is
+//    (nearly) zero, where Adam's g / (sqrt(v) + eps) turns float32 rounding residue of
+//    the gradient into a step of up to the learning rate (docs/distributed.md);
 //  - a checkpoint written by 2 workers resumes with 1 and matches an unbroken run;
 //  - killing one worker makes the other exit non-zero within 60 s naming the lost
 //    rank, with the last checkpoint loadable (rank 1 killed, and rank 0, which
@@ -70,9 +75,16 @@ void run_ok(const std::vector<std::string>& argv, const std::vector<std::string>
   REQUIRE(r.exit_code == 0);
 }
 
+const std::vector<std::string> kFloat64 = {"--dtype", "float64"};
+
+std::vector<std::string> operator+(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
 struct Checkpoint {
   std::map<std::string, at::Tensor> tensors;
-  nlohmann::json meta;
+  nlohmann::json meta, config;
 };
 
 Checkpoint load(const fs::path& run) {
@@ -80,13 +92,19 @@ Checkpoint load(const fs::path& run) {
   Checkpoint c;
   for (auto& [k, t] : covergen::read_model_file(run / "checkpoint.cvgn", &h)) c.tensors[k] = t;
   c.meta = nlohmann::json::parse(h.meta_json);
+  c.config = nlohmann::json::parse(h.config_json);
   return c;
 }
 
+struct Diff {
+  double value = 0;
+  std::string tensor;  // where the largest difference is
+};
+
 // Largest |a - b| over the floating-point tensors under `prefix`; integer tensors
 // (Adam's step count, BatchNorm's batch counter) must be equal.
-double max_diff(const Checkpoint& a, const Checkpoint& b, const std::string& prefix, bool same_run = true) {
-  double worst = 0;
+Diff max_diff(const Checkpoint& a, const Checkpoint& b, const std::string& prefix, bool same_run = true) {
+  Diff worst;
   std::size_t seen = 0;
   for (const auto& [k, t] : a.tensors) {
     if (k.rfind(prefix, 0) != 0) continue;
@@ -95,8 +113,12 @@ double max_diff(const Checkpoint& a, const Checkpoint& b, const std::string& pre
     const at::Tensor& u = b.tensors.at(k);
     REQUIRE(u.sizes() == t.sizes());
     ++seen;
-    if (t.is_floating_point()) worst = std::max(worst, (t.to(at::kDouble) - u.to(at::kDouble)).abs().max().item<double>());
-    else if (same_run) CHECK(at::equal(t, u));
+    if (t.is_floating_point()) {
+      const double d = (t.to(at::kDouble) - u.to(at::kDouble)).abs().max().item<double>();
+      if (d > worst.value || worst.tensor.empty()) worst = {d, k};
+    } else if (same_run) {
+      CHECK(at::equal(t, u));
+    }
   }
   REQUIRE(seen > 0);
   return worst;
@@ -104,25 +126,84 @@ double max_diff(const Checkpoint& a, const Checkpoint& b, const std::string& pre
 
 void check_same_run(const fs::path& one, const fs::path& two, const fs::path& init) {
   const Checkpoint a = load(one), b = load(two), z = load(init);
-  // The runs moved the weights far more than the tolerance (so the comparison can fail).
-  CHECK(max_diff(a, z, "model/", false) > 1e-3);
+  REQUIRE(a.tensors.at("model/G.conv0.weight").scalar_type() == at::kDouble);
+  // The runs moved every part far more than the tolerance, so the comparison can fail:
+  // weights, BatchNorm running statistics (DCGAN), EMA and the optimiser state.
+  std::vector<std::string> parts = {"model/G.conv", "model/D.conv", "ema/", "optim/"};
+  if (a.tensors.count("model/G.bn0.running_mean")) parts.push_back("model/G.bn0.running_");
+  if (a.tensors.count("model/D.norm1.running_mean")) parts.push_back("model/D.norm1.running_");
+  for (const auto& part : parts) {
+    const Diff moved = max_diff(a, z, part, false);
+    INFO(part << " moved from the initial state by " << moved.value);
+    CHECK(moved.value > 1e-4);
+  }
   for (const char* part : {"model/", "ema/", "optim/"}) {
-    const double d = max_diff(a, b, part);
-    INFO(part << " max |1 worker - 2 workers| = " << d);
-    CHECK(d < 1e-5);
+    const Diff d = max_diff(a, b, part);
+    INFO(part << " max |1 worker - 2 workers| = " << d.value << " (in " << d.tensor << ")");
+    CHECK(d.value < 1e-5);
   }
   CHECK(a.meta.at("step") == b.meta.at("step"));
   CHECK(a.meta.at("data_state") == b.meta.at("data_state"));
   CHECK(at::equal(a.tensors.at("rng/z"), b.tensors.at("rng/z")));
 }
 
-// Weights after `steps` steps (see the [.] test cases: not yet within 1e-5).
+// Weights after `steps` steps of 1 worker and of 2 workers, both in float64.
 void equivalence(const std::string& gan, int steps) {
   ScratchDir tmp("dist-eq-" + gan);
-  run_ok(train(gan, tmp / "init", 0, 8));
-  run_ok(train(gan, tmp / "one", steps, 8));
-  run_ok(train(gan, tmp / "two", steps, 8, {"--nproc", "2"}));
+  run_ok(train(gan, tmp / "init", 0, 8, kFloat64));
+  run_ok(train(gan, tmp / "one", steps, 8, kFloat64));
+  run_ok(train(gan, tmp / "two", steps, 8, kFloat64 + std::vector<std::string>{"--nproc", "2"}));
   check_same_run(tmp / "one", tmp / "two", tmp / "init");
+}
+
+// One step in float32 by 1 and by 2 workers, and by 1 worker in float64, all from the
+// same float32 initial checkpoint (the float64 run sees the same data and random
+// numbers). Adam's first step moves a weight by lr * g / (|g| + eps): about lr where
+// |g| >> eps (1e-8), and less than lr / 2 exactly where |g| < eps, which the float64
+// step shows. Where the exact gradient is zero (a bias whose shift a BatchNorm removes;
+// a critic unit the real and the fake halves of the WGAN loss cancel in) the float32
+// gradient is rounding residue of ~1e-9, different for 1 and for 2 workers (other
+// summation order), and Adam scales it up to a step of up to lr in either direction.
+void float32_differences(const std::string& gan, const std::string& config) {
+  ScratchDir tmp("dist-f32-" + gan);
+  auto run = [&](const fs::path& dir, int steps, const std::vector<std::string>& extra) {
+    auto argv = train(gan, dir, steps, 8, extra);
+    *(std::find(argv.begin(), argv.end(), "--gan-config") + 1) = config;
+    run_ok(argv);
+  };
+  run(tmp / "init", 0, {});
+  for (const char* d : {"one", "two", "ref"}) fs::copy(tmp / "init", tmp / d, fs::copy_options::recursive);
+  run(tmp / "one", 1, {"--resume"});
+  run(tmp / "two", 1, {"--resume", "--nproc", "2"});
+  run(tmp / "ref", 1, {"--resume", "--dtype", "float64"});
+  const Checkpoint a = load(tmp / "one"), b = load(tmp / "two"), r = load(tmp / "ref"), z = load(tmp / "init");
+  REQUIRE(a.tensors.at("model/G.conv0.weight").scalar_type() == at::kFloat);
+  REQUIRE(r.tensors.at("model/G.conv0.weight").scalar_type() == at::kDouble);
+  std::int64_t weights = 0, tiny_gradient = 0, differ = 0;
+  double worst_elsewhere = 0, worst_tiny = 0;
+  for (const auto& [k, t] : a.tensors) {
+    // The trained tensors (buffers follow from them).
+    if (k.rfind("model/", 0) != 0 || !t.is_floating_point() || k.find(".running_") != std::string::npos) continue;
+    const double lr = k.rfind("model/G.", 0) == 0 ? r.config.at("lr_g").get<double>() : r.config.at("lr_d").get<double>();
+    const at::Tensor d = (t.to(at::kDouble) - b.tensors.at(k).to(at::kDouble)).abs();
+    const at::Tensor step64 = (r.tensors.at(k) - z.tensors.at(k).to(at::kDouble)).abs();
+    // |g| < 10 eps exactly where the exact first step is below lr * 10 / 11.
+    const at::Tensor tiny = step64 < lr * 10.0 / 11.0;
+    weights += t.numel();
+    tiny_gradient += tiny.sum().item<std::int64_t>();
+    differ += (d > 1e-5).sum().item<std::int64_t>();
+    worst_elsewhere = std::max(worst_elsewhere, d.masked_fill(tiny, 0.0).max().item<double>());
+    worst_tiny = std::max(worst_tiny, d.masked_fill(tiny.logical_not(), 0.0).max().item<double>());
+  }
+  INFO(gan << " float32, one step: " << differ << " of " << weights << " weights differ by more than 1e-5; "
+           << tiny_gradient << " have |g| < 10 eps in float64, where 1 and 2 workers differ by up to " << worst_tiny
+           << "; elsewhere by up to " << worst_elsewhere);
+  // The weights with a real gradient (|g| >= 10 eps, nearly all) agree; a
+  // difference beyond 1e-5 is confined to the near-zero gradients.
+  CHECK(worst_elsewhere < 1e-5);
+  CHECK(tiny_gradient < weights / 100);
+  // The float32 runs did train (the comparison is not between two untouched copies).
+  CHECK(max_diff(a, z, "model/G.conv", false).value > 1e-5);
 }
 
 // The first step's losses (before any update): same data union, same latents and
@@ -206,22 +287,30 @@ TEST_CASE("2 workers with global batch 8 compute WGAN-GP's first-step losses (gr
   first_step("wgan-gp");
 }
 
-// Open (issue 9): after 3 steps the weights differ by up to ~3e-4 (DCGAN) / 4e-5
-// (WGAN-GP), below one Adam step (lr 2e-4) per step. Hidden until explained and fixed.
-TEST_CASE("2 workers with global batch 8 train DCGAN as 1 worker with batch 8", "[.][distributed]") {
+TEST_CASE("2 workers with global batch 8 train DCGAN as 1 worker with batch 8 (float64, 3 steps)", "[distributed]") {
   equivalence("dcgan", 3);
 }
 
-TEST_CASE("2 workers with global batch 8 train WGAN-GP as 1 worker with batch 8", "[.][distributed]") {
+TEST_CASE("2 workers with global batch 8 train WGAN-GP as 1 worker with batch 8 (float64, 2 steps)", "[distributed]") {
   equivalence("wgan-gp", 2);
 }
 
-TEST_CASE("a checkpoint written by 2 workers resumes with 1 and matches an unbroken run", "[.][distributed]") {
+TEST_CASE("in float32 DCGAN's 1- and 2-worker steps differ only at weights with a near-zero gradient",
+          "[distributed]") {
+  float32_differences("dcgan", kTiny);
+}
+
+TEST_CASE("in float32 WGAN-GP's 1- and 2-worker steps differ only at weights with a near-zero gradient",
+          "[distributed]") {
+  float32_differences("wgan-gp", R"({"ngf":8,"ndf":8,"n_critic":1})");
+}
+
+TEST_CASE("a checkpoint written by 2 workers resumes with 1 and matches an unbroken run", "[distributed]") {
   ScratchDir tmp("dist-resume");
-  run_ok(train("dcgan", tmp / "init", 0, 8));
-  run_ok(train("dcgan", tmp / "straight", 4, 8));
-  run_ok(train("dcgan", tmp / "mixed", 2, 8, {"--nproc", "2"}));
-  run_ok(train("dcgan", tmp / "mixed", 4, 8, {"--resume"}));
+  run_ok(train("dcgan", tmp / "init", 0, 8, kFloat64));
+  run_ok(train("dcgan", tmp / "straight", 4, 8, kFloat64));
+  run_ok(train("dcgan", tmp / "mixed", 2, 8, kFloat64 + std::vector<std::string>{"--nproc", "2"}));
+  run_ok(train("dcgan", tmp / "mixed", 4, 8, kFloat64 + std::vector<std::string>{"--resume"}));
   check_same_run(tmp / "straight", tmp / "mixed", tmp / "init");
 }
 
