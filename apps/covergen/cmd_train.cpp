@@ -381,8 +381,8 @@ void setup(CLI::App& root) {
   cmd->add_option("--threads", o->threads, "Threads for preprocessing covers (0 = all)");
   cmd->add_option("--device", o->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--dtype", o->dtype,
-                  "float32, or float64 for reference runs (about 2-4x slower; checks such as data-parallel "
-                  "equivalence, docs/distributed.md)")
+                  "float32, or float64 for reference runs (checks such as data-parallel equivalence, "
+                  "docs/distributed.md; ~25x slower on CPU)")
       ->check(CLI::IsMember({"float32", "float64"}))
       ->capture_default_str();
   cmd->add_flag("--resume", o->resume, "Continue the run in --out from its checkpoint");
