@@ -14,6 +14,7 @@
 #include <covergen/audio/batch.hpp>
 #include <covergen/audio/load.hpp>
 #include <covergen/audio/summary.hpp>
+#include <covergen/engine/encoder_condition.hpp>
 #include <covergen/data/dataset.hpp>
 #include <covergen/device.hpp>
 #include <covergen/encoders/evaluate.hpp>
@@ -45,7 +46,6 @@ namespace {
 using covergen::cli::default_threads;
 using covergen::cli::encode_keys;
 using covergen::cli::ensure_features;
-using covergen::cli::input_from_features;
 using covergen::cli::input_from_view;
 using covergen::cli::time_axis;
 
@@ -397,7 +397,7 @@ void run_encode(const EncodeCli& o) {
     } catch (const covergen::InputError& err) {  // e.g. NaN samples: name the file
       throw covergen::InputError(path, err.what());
     }
-    auto x = input_from_features(f, e->input_kind());
+    auto x = covergen::engine::encoder_input_from_features(f, e->input_kind());
     const double feat_s = seconds_since(t1);
     const auto t2 = Clock::now();
     auto v = e->encode(x).to(at::kCPU, at::kFloat).contiguous();

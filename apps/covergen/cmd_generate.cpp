@@ -10,6 +10,7 @@
 
 #include <covergen/atomic_file.hpp>
 #include <covergen/device.hpp>
+#include <covergen/engine/encoder_condition.hpp>
 #include <covergen/engine/trainer.hpp>
 #include <covergen/errors.hpp>
 #include <covergen/latent/load.hpp>
@@ -159,18 +160,12 @@ std::vector<Request> build_requests(const GenerateCliOptions& o, const json& con
                                  cond.value("plugin", std::string("?")) + "); give audio files");
     if (!o.genres.empty() || !o.attributes.empty())
       throw covergen::InputError(o.model + ": this model takes tracks, not --genre or --attributes");
-    const fs::path enc_file = covergen::cli::run_encoder_path(o.model, cond.at("encoder").get<std::string>());
     auto registry = covergen::cli::make_registry();
-    auto encoder = covergen::load_encoder(enc_file, registry);
-    const auto mean = cond.at("mean").get<std::vector<double>>();
-    const auto stdv = cond.at("std").get<std::vector<double>>();
-    if (encoder->dim() != static_cast<std::int64_t>(mean.size()))
-      throw covergen::InputError(enc_file.string(), "encodes to " + std::to_string(encoder->dim()) +
-                                                        " dimensions, the model was trained on " +
-                                                        std::to_string(mean.size()));
+    const covergen::engine::RunEncoder run_encoder(o.model, cond.at("encoder").get<std::string>(),
+                                                   cond.at("mean").get<std::vector<double>>(),
+                                                   cond.at("std").get<std::vector<double>>(), registry);
     std::vector<fs::path> files(o.tracks.begin(), o.tracks.end());
-    auto raw = covergen::cli::track_embeddings(*encoder, files, 0);
-    auto c = ((raw - at::tensor(mean, at::kDouble)) / at::tensor(stdv, at::kDouble)).to(at::kFloat);
+    auto c = run_encoder.standardise(covergen::cli::track_embeddings(run_encoder.encoder(), files, 0));
     for (std::size_t i = 0; i < files.size(); ++i)
       reqs.push_back({files[i].filename().string(), slugify(files[i].stem().string()), c[static_cast<std::int64_t>(i)]});
     return reqs;

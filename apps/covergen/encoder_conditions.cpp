@@ -5,6 +5,7 @@
 #include <covergen/audio/features.hpp>
 #include <covergen/audio/load.hpp>
 #include <covergen/data/image_cache.hpp>
+#include <covergen/engine/encoder_condition.hpp>
 #include <covergen/errors.hpp>
 
 #include <ATen/ATen.h>
@@ -51,23 +52,14 @@ at::Tensor track_embeddings(const Encoder& encoder, const std::vector<fs::path>&
     auto sound = audio::load(files[i]);
     at::Tensor x;
     try {
-      x = input_from_features(extractor.compute(sound.samples), encoder.input_kind());
+      x = engine::encoder_input_from_features(extractor.compute(sound.samples), encoder.input_kind());
     } catch (const InputError& e) {  // e.g. NaN samples: name the file
       throw InputError(files[i].string(), e.what());
     }
     std::lock_guard<std::mutex> lock(encode_mutex);
-    at::NoGradGuard no_grad;
-    rows[i] = encoder.encode(x).to(at::kCPU, at::kDouble).reshape({-1});
+    rows[i] = engine::embed_input(encoder, x);
   });
   return at::stack(rows);
-}
-
-fs::path run_encoder_path(const fs::path& model, const std::string& encoder_in_meta) {
-  const fs::path p(encoder_in_meta);
-  if (p.is_absolute()) return p;
-  std::error_code ec;
-  const fs::path base = fs::is_directory(model, ec) ? model : model.parent_path();
-  return base / p;
 }
 
 }  // namespace covergen::cli

@@ -2,7 +2,9 @@
 // --condition ENCODER.cvgn` conditions the GAN on Φ(track), standardised with the
 // training tracks' statistics; `covergen generate --model RUN TRACK...` computes the
 // same for new tracks. The run keeps its own copy of the encoder (RUN/encoder.cvgn),
-// so a run folder stays usable when the original file moves.
+// so a run folder stays usable when the original file moves. Loading a run's encoder,
+// a track's encoder input and standardising are libs/engine's (encoder_condition.hpp),
+// shared with `covergen serve`.
 #pragma once
 
 #include "cli.hpp"
@@ -34,9 +36,5 @@ DatasetEmbeddings dataset_embeddings(const data::Dataset& ds, const Encoder& enc
 /// Φ of audio files, [N, D] float64: decoded, featurised (in parallel) and encoded.
 /// A file that cannot be decoded throws InputError naming it.
 at::Tensor track_embeddings(const Encoder& encoder, const std::vector<std::filesystem::path>& files, int threads);
-
-/// Where a run's encoder lives: `meta.encoder` relative to the run folder (the folder
-/// itself, or the folder holding the generator/checkpoint file given as --model).
-std::filesystem::path run_encoder_path(const std::filesystem::path& model, const std::string& encoder_in_meta);
 
 }  // namespace covergen::cli

@@ -1,7 +1,6 @@
 #include "track_encoding.hpp"
 
 #include <covergen/audio/batch.hpp>
-#include <covergen/audio/summary.hpp>
 #include <covergen/progress.hpp>
 
 #include <ATen/ATen.h>
@@ -50,22 +49,6 @@ at::Tensor input_from_view(const audio::TrackView& v, EncoderInput kind) {
       auto m = v.log_mel_float();
       return at::from_blob(m.data(), {v.n_mels, v.n_frames}, at::kFloat).clone();
     }
-  }
-  return {};
-}
-
-at::Tensor input_from_features(const audio::Features& f, EncoderInput kind) {
-  switch (kind) {
-    case EncoderInput::summary: {
-      auto s = audio::summary_vector(f);
-      return at::from_blob(s.data(), {static_cast<std::int64_t>(s.size())}, at::kFloat).clone();
-    }
-    case EncoderInput::frames: {
-      auto m = audio::frame_sequence(f);
-      return at::from_blob(m.data.data(), {m.rows, m.cols}, at::kFloat).clone();
-    }
-    case EncoderInput::logmel:
-      return at::from_blob(const_cast<float*>(f.log_mel.data.data()), {f.log_mel.rows, f.log_mel.cols}, at::kFloat).clone();
   }
   return {};
 }

@@ -34,9 +34,9 @@ std::filesystem::path default_feature_store(const data::Dataset& ds);
 audio::FeatureStore ensure_features(const data::Dataset& ds, const std::filesystem::path& dir, int threads,
                                     const CommonOptions& common);
 
-/// One track's encoder input (without the batch axis) from the store / from features.
+/// One track's encoder input (without the batch axis) from the store (from fresh
+/// features: engine::encoder_input_from_features).
 at::Tensor input_from_view(const audio::TrackView& v, EncoderInput kind);
-at::Tensor input_from_features(const audio::Features& f, EncoderInput kind);
 
 /// The sequence axis of an input without batch axis (frames: 0, logmel: 1; -1 summary).
 int time_axis(EncoderInput kind);

@@ -2,6 +2,8 @@
 
 #include "track_encoding.hpp"
 
+#include <covergen/engine/encoder_condition.hpp>
+
 #include <covergen/audio/load.hpp>
 #include <covergen/audio/summary.hpp>
 #include <covergen/errors.hpp>
@@ -71,7 +73,7 @@ std::vector<LatentPoint> TrackLatents::points(const std::vector<audio::Features>
   if (mapper_) {
     const auto kind = mapper_->encoder->input_kind();
     std::vector<at::Tensor> xs;
-    for (const auto& f : features) xs.push_back(input_from_features(f, kind));
+    for (const auto& f : features) xs.push_back(engine::encoder_input_from_features(f, kind));
     const int ax = time_axis(kind);
     bool same = true;
     for (const auto& x : xs) same = same && (ax < 0 || x.size(ax) == xs.front().size(ax));
