@@ -4,6 +4,7 @@
 #include <covergen/audio/load.hpp>
 #include <covergen/audio/summary.hpp>
 #include <covergen/device.hpp>
+#include <covergen/engine/encoder_condition.hpp>
 #include <covergen/engine/trainer.hpp>
 #include <covergen/errors.hpp>
 #include <covergen/generator.hpp>
@@ -33,6 +34,8 @@ struct CoverMaker::Impl {
   std::vector<std::string> names;
   std::vector<std::size_t> summary_columns;  // mode audio: columns of the summary vector
   std::vector<double> mean, stdv;           // mode audio: training statistics
+  std::unique_ptr<engine::RunEncoder> run_encoder;  // mode encoder: Φ and its statistics
+  mutable std::mutex encode_mutex;                  // one track through the encoder at a time
   mutable std::mutex generate_mutex;        // one generation at a time on the model
 };
 
@@ -60,11 +63,20 @@ CoverMaker::CoverMaker(const fs::path& model, const PluginRegistry& registry, co
         throw InputError(model.string(), "conditioned on audio feature '" + n + "', which this build does not compute");
       m.summary_columns.push_back(static_cast<std::size_t>(it - all.begin()));
     }
+  } else if (m.mode == "encoder") {
+    m.run_encoder = std::make_unique<engine::RunEncoder>(model, cond.at("encoder").get<std::string>(),
+                                                         cond.at("mean").get<std::vector<double>>(),
+                                                         cond.at("std").get<std::vector<double>>(), registry);
+    if (m.run_encoder->dim() != m.generator->condition_dim())
+      throw InputError(model.string(), "the generator takes " + std::to_string(m.generator->condition_dim()) +
+                                           " condition values, its encoder gives " +
+                                           std::to_string(m.run_encoder->dim()));
   } else if (m.mode == "genre") {
     m.names = cond.at("names").get<std::vector<std::string>>();
   } else if (m.mode != "none") {
     throw InputError(model.string(), "conditioned on '" + m.mode +
-                                         "'; covergen serve takes models conditioned on audio, genre or nothing "
+                                         "'; covergen serve takes models conditioned on audio, a music encoder, "
+                                         "genre or nothing "
                                          "(use covergen generate for this one)");
   }
 }
@@ -72,23 +84,29 @@ CoverMaker::CoverMaker(const fs::path& model, const PluginRegistry& registry, co
 CoverMaker::~CoverMaker() = default;
 
 const std::string& CoverMaker::mode() const { return impl_->mode; }
+bool CoverMaker::takes_audio() const { return impl_->mode == "audio" || impl_->mode == "encoder"; }
 const std::vector<std::string>& CoverMaker::condition_names() const { return impl_->names; }
 std::int64_t CoverMaker::image_size() const { return impl_->generator->image_size(); }
 
 std::string CoverMaker::info_json() const {
   const auto& m = *impl_;
+  json condition = {{"mode", m.mode}, {"names", m.names}};
+  if (m.run_encoder) {
+    const Encoder& e = m.run_encoder->encoder();
+    condition["encoder"] = {{"plugin", e.plugin_name()}, {"dim", e.dim()}, {"input", to_string(e.input_kind())}};
+  }
   return json{{"name", m.model_name},
               {"plugin", m.generator->plugin_name()},
               {"image_size", m.generator->image_size()},
               {"latent_dim", m.generator->latent_dim()},
               {"device", device_string(m.device)},
-              {"condition", {{"mode", m.mode}, {"names", m.names}}}}
+              {"condition", condition}}
       .dump();
 }
 
 TrackCondition CoverMaker::condition_for_audio(const fs::path& file, double max_seconds) const {
   const auto& m = *impl_;
-  if (m.mode != "audio") throw InputError("this model is conditioned on " + m.mode + ", not on audio");
+  if (!takes_audio()) throw InputError("this model is conditioned on " + m.mode + ", not on audio");
   audio::LoadOptions lo;
   if (max_seconds > 0) lo.decode.duration_s = max_seconds;
   const auto sound = audio::load(file, lo);
@@ -99,10 +117,30 @@ TrackCondition CoverMaker::condition_for_audio(const fs::path& file, double max_
                                         " s of audio decoded (truncated, or too short): covers need at least " +
                                         std::to_string(static_cast<int>(kMinAudioSeconds)) + " s of sound");
   thread_local audio::FeatureExtractor extractor;
-  const auto summary = audio::summary_vector(extractor.compute(sound.samples));
   TrackCondition t;
   t.seconds = static_cast<double>(sound.samples.size()) / sound.sample_rate;
   t.format = sound.source.format;
+  if (m.run_encoder) {  // as `covergen generate` does for encoder runs
+    const Encoder& encoder = m.run_encoder->encoder();
+    at::Tensor x;
+    try {
+      x = engine::encoder_input_from_features(extractor.compute(sound.samples), encoder.input_kind());
+    } catch (const InputError& e) {  // e.g. NaN samples: name the file
+      throw InputError(file.string(), e.what());
+    }
+    at::Tensor raw;
+    {
+      std::lock_guard<std::mutex> lock(m.encode_mutex);
+      raw = engine::embed_input(encoder, x);
+    }
+    if (!at::isfinite(raw).all().item<bool>())
+      throw InputError(file.string(), "the run's encoder gives non-finite values for this audio");
+    const at::Tensor c = m.run_encoder->standardise(raw).contiguous();
+    t.values.assign(raw.data_ptr<double>(), raw.data_ptr<double>() + raw.numel());
+    t.condition.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+    return t;
+  }
+  const auto summary = audio::summary_vector(extractor.compute(sound.samples));
   for (std::size_t j = 0; j < m.summary_columns.size(); ++j) {
     const double v = summary[m.summary_columns[j]];
     if (!std::isfinite(v)) throw InputError(file.string(), "feature " + m.names[j] + " is not finite for this audio");

@@ -392,7 +392,7 @@ void Server::Impl::handle_covers(const httplib::Request& req, httplib::Response&
       if (p.track_id.size() != 32 || p.track_id.find_first_not_of("0123456789abcdef") != std::string::npos)
         throw InputError("field 'track': not a track id from an earlier response");
     }
-    if (maker.mode() == "audio" && !upload && p.track_id.empty())
+    if (maker.takes_audio() && !upload && p.track_id.empty())
       throw InputError("this model makes covers from a track: send the audio file in the field 'audio'");
     if (maker.mode() == "genre" && p.genre.empty())
       throw InputError("this model makes covers from a genre: send the field 'genre' (GET /api/models lists them)");
@@ -426,7 +426,7 @@ void Server::Impl::handle_covers(const httplib::Request& req, httplib::Response&
     outcome->queue_s = seconds(submitted, start);
     try {
       std::vector<float> condition;
-      if (maker.mode() == "audio") {
+      if (maker.takes_audio()) {
         if (upload) {
           CachedTrack t;
           t.name = upload_name;
@@ -510,6 +510,7 @@ void Server::Impl::handle_covers(const httplib::Request& req, httplib::Response&
                      {"seconds", t.seconds},
                      {"format", t.format},
                      {"features", values}};
+    if (maker.mode() == "encoder") body["track"]["embedding"] = t.values;  // Φ(track) before standardising
   }
   if (!p.genre.empty()) body["genre"] = p.genre;
   if (p.finish.active)

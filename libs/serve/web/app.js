@@ -26,8 +26,13 @@ function setBusy(busy, text) {
   state.busy = busy;
   $('progress').hidden = !busy;
   if (text) $('progress-text').textContent = text;
-  $('reroll').disabled = busy || !(state.trackId || state.file || (state.model && state.model.condition.mode !== 'audio'));
+  $('reroll').disabled = busy || !(state.trackId || state.file || (state.model && !takesAudio(state.model)));
   $('make').disabled = busy;
+}
+
+// Covers from a track: by its audio features or through the run's music encoder.
+function takesAudio(model) {
+  return model.condition.mode === 'audio' || model.condition.mode === 'encoder';
 }
 
 async function loadModels() {
@@ -38,14 +43,16 @@ async function loadModels() {
     state.model = body.models[0];
     state.limits = body.limits;
     const m = state.model;
-    const what = { audio: 'the sound of a track', genre: 'a genre', none: 'nothing (unconditional)' }[m.condition.mode];
+    const encoder = m.condition.encoder ? ` (${m.condition.encoder.plugin} music encoder)` : '';
+    const what = { audio: 'the sound of a track', encoder: 'the sound of a track' + encoder, genre: 'a genre',
+                   none: 'nothing (unconditional)' }[m.condition.mode];
     $('model').textContent = `Model ${m.name} · ${m.plugin ? m.plugin + ' · ' : ''}${m.image_size}×${m.image_size} px · conditioned on ${what}`;
     $('limit').textContent = formatBytes(body.limits.max_upload_bytes);
     $('formats').textContent = body.limits.audio_formats.join(', ');
     $('finishing').hidden = !m.finishing;
     const count = $('count');
     for (const opt of [...count.options]) if (Number(opt.value) > body.limits.max_covers) opt.remove();
-    if (m.condition.mode !== 'audio') {
+    if (!takesAudio(m)) {
       $('drop').hidden = true;
       $('genre-row').hidden = false;
       const g = $('genre');
@@ -86,13 +93,14 @@ async function makeCovers({ upload }) {
   if (!/^\d+$/.test($('seed').value)) $('seed').value = randomSeed();
   form.append('seed', $('seed').value);
   const mode = state.model ? state.model.condition.mode : 'audio';
+  const fromTrack = !state.model || takesAudio(state.model);
   if (mode === 'genre') form.append('genre', $('genre').value);
   if (state.model && state.model.finishing) {
     // Finished covers (typography by covergen::finish) as soon as there is text.
     if ($('artist').value.trim()) form.append('artist', $('artist').value.trim());
     if ($('title').value.trim()) form.append('title', $('title').value.trim());
   }
-  if (mode === 'audio') {
+  if (fromTrack) {
     if (upload || !state.trackId) {
       if (!state.file) return;
       if (state.limits && state.file.size > state.limits.max_upload_bytes) {

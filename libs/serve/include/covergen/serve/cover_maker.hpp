@@ -1,6 +1,7 @@
 // CoverMaker: one loaded generator and everything needed to turn a track (or a
 // genre) into covers, the path `covergen generate` takes: decode -> audio summary
-// -> the run's standardised condition -> generator -> PNG bytes. Used by
+// (or the run's music encoder, engine/encoder_condition.hpp) -> the run's
+// standardised condition -> generator -> PNG bytes. Used by
 // `covergen serve`; safe to call from several threads (generation is serialised).
 #pragma once
 
@@ -19,7 +20,7 @@ namespace covergen::serve {
 /// The condition of one track and what was measured on the way.
 struct TrackCondition {
   std::vector<float> condition;  ///< standardised, what the generator takes
-  std::vector<double> values;    ///< the raw summary values, in condition_names() order
+  std::vector<double> values;    ///< the raw summary values (condition_names() order) or Φ(track)
   double seconds = 0.0;          ///< audio duration used (after max_seconds)
   std::string format;            ///< decoder's name for the container, e.g. "MP3"
 };
@@ -39,18 +40,22 @@ class CoverMaker {
   CoverMaker(const CoverMaker&) = delete;
   CoverMaker& operator=(const CoverMaker&) = delete;
 
-  /// "audio" (covers from a track), "genre" (from a genre name) or "none"
+  /// "audio" (covers from a track's summary features), "encoder" (from a track
+  /// through the run's fitted music encoder), "genre" (from a genre name) or "none"
   /// (unconditional). Other run kinds are refused at construction.
   const std::string& mode() const;
-  /// Audio summary features (mode audio) or genre names (mode genre).
+  /// Whether covers come from a track (modes audio and encoder).
+  bool takes_audio() const;
+  /// Audio summary features (mode audio) or genre names (mode genre); empty otherwise.
   const std::vector<std::string>& condition_names() const;
   std::int64_t image_size() const;
   /// Model facts as a JSON object (name, plugin, sizes, condition) for the API.
   std::string info_json() const;
 
   /// Decodes `file` (at most `max_seconds` of it, <= 0: all), measures its summary
-  /// and standardises it with the run's statistics. Throws InputError naming
-  /// `file` when it is not usable audio.
+  /// (mode audio) or encodes it with the run's encoder (mode encoder) and
+  /// standardises it with the run's statistics. Throws InputError naming `file`
+  /// when it is not usable audio.
   TrackCondition condition_for_audio(const std::filesystem::path& file, double max_seconds) const;
   /// One-hot condition of a genre; InputError listing the genres when unknown.
   std::vector<float> condition_for_genre(const std::string& genre) const;
