@@ -1,5 +1,6 @@
 // covergen::nn: the conv-as-transposed-conv path, BatchNorm folding, the architecture's
 // shapes, conditioning, and the gradient penalty against float64 references.
+#include <covergen/errors.hpp>
 #include <covergen/nn/dcgan.hpp>
 #include <covergen/nn/gan_model.hpp>
 
@@ -119,7 +120,11 @@ TEST_CASE("BatchNorm folded into the transposed convs matches eval-mode output",
     const at::Tensor lowp = gen.generate(z, c);
     CHECK(lowp.scalar_type() == at::kFloat);
     CHECK(max_abs(lowp, ref) < 2e-2);
+    CHECK(max_abs(lowp, ref) > 0.0);  // really computed in bf16
     gen.bf16 = false;
+    covergen::GenerateOptions lo;  // the same through the generation options (covergen generate --precision)
+    lo.precision = covergen::precision_from_string("bfloat16");
+    CHECK(max_abs(gen.generate(z, c, lo), lowp) == 0.0);
     CHECK(max_abs(gen.generate(z, c), ref) < 1e-5);
     // the folded cache notices weight changes
     {
@@ -181,6 +186,9 @@ TEST_CASE("generate() gives images in [-1, 1]; truncation scales z; the conditio
   covergen::GenerateOptions o;
   o.truncation = 0.5;
   CHECK(max_abs(gen.generate(z, c1, o), gen.generate(z * 0.5, c1)) == 0.0);
+  CHECK(covergen::precision_from_string("bf16") == covergen::GenerateOptions::Precision::bfloat16);
+  CHECK(covergen::precision_from_string("float32") == covergen::GenerateOptions::Precision::float32);
+  CHECK_THROWS_AS(covergen::precision_from_string("fp16"), covergen::InputError);
   // the discriminator also depends on the condition, both modes
   for (const char* mode : {"concat", "projection"}) {
     cfg.condition = mode;

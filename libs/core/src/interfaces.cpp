@@ -12,6 +12,16 @@ namespace covergen {
 
 Encoder::~Encoder() = default;
 ConditionalGenerator::~ConditionalGenerator() = default;
+
+GenerateOptions::Precision precision_from_string(const std::string& name) {
+  if (name == "float32" || name == "fp32") return GenerateOptions::Precision::float32;
+  if (name == "bfloat16" || name == "bf16") return GenerateOptions::Precision::bfloat16;
+  throw InputError("precision: expected float32 or bfloat16, got \"" + name + "\"");
+}
+
+const char* to_string(GenerateOptions::Precision precision) {
+  return precision == GenerateOptions::Precision::bfloat16 ? "bfloat16" : "float32";
+}
 GanModel::~GanModel() = default;
 WSpace::~WSpace() = default;
 

@@ -46,11 +46,16 @@ std::string encode_image_png(const at::Tensor& image) { return encode_png(to_uin
 
 at::Tensor generate_covers(ConditionalGenerator& generator, const at::Tensor& condition, std::int64_t n,
                            at::Generator& rng, double truncation, c10::Device device) {
+  GenerateOptions options;
+  options.truncation = truncation;
+  return generate_covers(generator, condition, n, rng, options, device);
+}
+
+at::Tensor generate_covers(ConditionalGenerator& generator, const at::Tensor& condition, std::int64_t n,
+                           at::Generator& rng, const GenerateOptions& options, c10::Device device) {
   auto z = at::randn({n, generator.latent_dim()}, rng).to(device);
   at::Tensor c;
   if (condition.defined()) c = condition.to(at::kFloat).unsqueeze(0).expand({n, -1}).contiguous().to(device);
-  GenerateOptions options;
-  options.truncation = truncation;
   return generator.generate(z, c, options);
 }
 

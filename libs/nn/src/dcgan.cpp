@@ -156,13 +156,15 @@ DcganGeneratorImpl::Folded DcganGeneratorImpl::fold(at::ScalarType dtype) const 
   Folded f;
   f.dtype = dtype;
   for (std::size_t i = 0; i < convs.size(); ++i) {
+    // The first layer (z -> 4x4) is one small GEMM: it stays float32 in every mode.
+    const at::ScalarType layer_dtype = i == 0 ? at::kFloat : dtype;
     if (i < norms.size()) {
       auto wb = fold_batchnorm(convs[i]->weight, convs[i]->bias, *norms[i], /*transposed=*/true);
-      f.weights.push_back(wb.first.to(dtype));
-      f.biases.push_back(wb.second.to(dtype));
+      f.weights.push_back(wb.first.to(layer_dtype));
+      f.biases.push_back(wb.second.to(layer_dtype));
     } else {
-      f.weights.push_back(convs[i]->weight.to(dtype));
-      f.biases.push_back(convs[i]->bias.defined() ? convs[i]->bias.to(dtype) : at::Tensor());
+      f.weights.push_back(convs[i]->weight.to(layer_dtype));
+      f.biases.push_back(convs[i]->bias.defined() ? convs[i]->bias.to(layer_dtype) : at::Tensor());
     }
   }
   return f;
@@ -171,8 +173,9 @@ DcganGeneratorImpl::Folded DcganGeneratorImpl::fold(at::ScalarType dtype) const 
 at::Tensor DcganGeneratorImpl::forward_folded(const at::Tensor& z, const at::Tensor& c, const Folded& f,
                                               bool channels_last) {
   TORCH_CHECK(f.weights.size() == convs.size(), "forward_folded: folded weights do not match the generator");
-  at::Tensor x = input(z, c).to(f.dtype);
+  at::Tensor x = input(z, c);
   for (std::size_t i = 0; i < convs.size(); ++i) {
+    x = x.to(f.weights[i].scalar_type());
     if (channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
     const bool last = i + 1 == convs.size();
     const auto& o = convs[i]->options;
@@ -324,11 +327,12 @@ at::Tensor DcganConditionalGenerator::generate(const at::Tensor& z, const at::Te
   at::Tensor out;
   {
     c10::InferenceMode guard;
+    const bool use_bf16 = bf16 || options.precision == GenerateOptions::Precision::bfloat16;
     if (fold_batchnorm) {
       auto key = state_key();
-      key.push_back(bf16);
+      key.push_back(use_bf16);
       if (key != folded_key_) {
-        folded_ = module_->fold(bf16 ? at::kBFloat16 : at::kFloat);
+        folded_ = module_->fold(use_bf16 ? at::kBFloat16 : at::kFloat);
         folded_key_ = std::move(key);
       }
       out = module_->forward_folded(zz, cc, folded_, channels_last);

@@ -96,5 +96,8 @@ std::string encode_image_png(const at::Tensor& image);
 /// times, both moved to `device`. Returns images [n, 3, S, S] in [-1, 1] on `device`.
 at::Tensor generate_covers(ConditionalGenerator& generator, const at::Tensor& condition, std::int64_t n,
                            at::Generator& rng, double truncation, c10::Device device);
+/// The same with every generation option (truncation, precision).
+at::Tensor generate_covers(ConditionalGenerator& generator, const at::Tensor& condition, std::int64_t n,
+                           at::Generator& rng, const GenerateOptions& options, c10::Device device);
 
 }  // namespace covergen::engine
