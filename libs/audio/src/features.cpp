@@ -139,6 +139,45 @@ void power_to_db_inplace(float* s, std::size_t n, float ref_db, double top_db) {
 
 }  // namespace
 
+typedef float v4f __attribute__((vector_size(16)));
+typedef double v4d __attribute__((vector_size(32)));
+
+// One mel band's dot product w[first, last) . p for two power frames, in float64 with
+// four partial sums each (librosa's float32 sgemm is less exact than either order).
+__attribute__((target_clones("arch=x86-64-v3", "default")))
+void mel_band2(const float* w, const float* p0, const float* p1, int first, int last, double* out) {
+  v4d a0 = {}, a1 = {};
+  int k = first;
+  for (; k + 4 <= last; k += 4) {
+    v4f wf, f0, f1;
+    std::memcpy(&wf, w + k, sizeof(wf));
+    std::memcpy(&f0, p0 + k, sizeof(f0));
+    std::memcpy(&f1, p1 + k, sizeof(f1));
+    const v4d wd = __builtin_convertvector(wf, v4d);
+    a0 += wd * __builtin_convertvector(f0, v4d);
+    a1 += wd * __builtin_convertvector(f1, v4d);
+  }
+  double s0 = (a0[0] + a0[1]) + (a0[2] + a0[3]), s1 = (a1[0] + a1[1]) + (a1[2] + a1[3]);
+  for (; k < last; ++k) {
+    s0 += static_cast<double>(w[k]) * p0[k];
+    s1 += static_cast<double>(w[k]) * p1[k];
+  }
+  out[0] = s0;
+  out[1] = s1;
+}
+
+// Two sequential float32 cumulative sums (np.cumsum) side by side: each is one long
+// dependency chain of additions; interleaved, the second fills the first's latency.
+void cumsum2(const float* a, const float* b, float* ca, float* cb, int n) {
+  float sa = 0, sb = 0;
+  for (int k = 0; k < n; ++k) {
+    sa += a[k];
+    sb += b[k];
+    ca[k] = sa;
+    cb[k] = sb;
+  }
+}
+
 // Centroid and (p=2) bandwidth of one magnitude frame (librosa.feature.spectral_*).
 __attribute__((target_clones("avx2", "default")))
 void centroid_bandwidth(const float* mg, const double* freqs, int nb, float* sn, double* cen_out, double* bw_out) {
@@ -195,54 +234,141 @@ double sum_squares(const float* x, std::int64_t n) {
   return (a0 + a1) + (a2 + a3);
 }
 
-// The q smallest values of x[0..n) into low[0..q) and the q largest into high[0..q),
-// both ascending (q <= n); what np.sort(band)[:q] and [-q:] give.
-// Spectra fall with frequency, so the low side is scanned from the top of the band
-// and the high side from the bottom: the running bounds tighten after a few values,
-// and whole blocks of 8 are then dismissed by one branch-free min/max test.
-void select_low(const float* x, int n, int q, float* low) {
-  for (int i = 0; i < q; ++i) low[i] = x[n - 1 - i];
-  std::sort(low, low + q);
-  auto insert = [&](float v) {
-    if (!(v < low[q - 1])) return;
-    int j = q - 1;
-    while (j > 0 && low[j - 1] > v) {
-      low[j] = low[j - 1];
-      --j;
-    }
-    low[j] = v;
-  };
-  int end = n - q;  // x[0, end) still to scan, from the top down
-  for (; end >= 8; end -= 8) {
-    const float* b = x + end - 8;
-    float mn = b[0];
-    for (int k = 1; k < 8; ++k) mn = std::min(mn, b[k]);
-    if (mn >= low[q - 1]) continue;
-    for (int k = 7; k >= 0; --k) insert(b[k]);
-  }
-  for (int i = end - 1; i >= 0; --i) insert(x[i]);
+// GCC vector extensions: 8 floats / ints, AVX in the avx2 clones, SSE pairs otherwise.
+typedef float v8f __attribute__((vector_size(32)));
+typedef std::int32_t v8i __attribute__((vector_size(32)));
+inline v8f load8(const float* p) {
+  v8f v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+inline bool any8(v8i m) {
+  std::uint64_t w[4];
+  std::memcpy(w, &m, sizeof(w));
+  return (w[0] | w[1] | w[2] | w[3]) != 0;
 }
 
-void select_high(const float* x, int n, int q, float* high) {
-  std::copy(x, x + q, high);
-  std::sort(high, high + q);
-  auto insert = [&](float v) {
-    if (!(v > high[0])) return;
-    int j = 0;
-    while (j + 1 < q && high[j + 1] < v) {
-      high[j] = high[j + 1];
-      ++j;
+// The q largest (kLargest) or smallest values of c[0..m) into out[0..q), ascending
+// (q <= m). Each value's rank is counted, ties broken by position, so no sort and no
+// data-dependent branch in the counting: value i goes to out[...] when its rank is below
+// q. Eight ranks are counted at once.
+template <bool kLargest>
+inline void extremes_by_rank(const float* c, int m, int q, float* out) {
+  for (int i0 = 0; i0 < m; i0 += 8) {
+    const int cnt = std::min(8, m - i0);
+    v8f v;
+    v8i idx;
+    for (int l = 0; l < 8; ++l) {
+      v[l] = c[i0 + std::min(l, cnt - 1)];
+      idx[l] = i0 + l;
     }
-    high[j] = v;
-  };
-  int i = q;
-  for (; i + 8 <= n; i += 8) {
-    float mx = x[i];
-    for (int k = 1; k < 8; ++k) mx = std::max(mx, x[i + k]);
-    if (mx <= high[0]) continue;
-    for (int k = 0; k < 8; ++k) insert(x[i + k]);
+    v8i r = {};
+    for (int j = 0; j < m; ++j) {
+      const float cj = c[j];
+      const v8f cv = v8f{} + cj;
+      const v8i jv = v8i{} + j;
+      // c[j] comes first in the order: strictly beyond v, or equal and earlier
+      const v8i beyond = kLargest ? (cv > v) : (cv < v);
+      r -= beyond | ((cv == v) & (jv < idx));  // true lanes are -1
+    }
+    for (int l = 0; l < cnt; ++l)
+      if (r[l] < q) out[kLargest ? q - 1 - r[l] : r[l]] = v[l];
   }
-  for (; i < n; ++i) insert(x[i]);
+}
+
+// The q smallest values of x[0..n) into low[0..q) and the q largest into high[0..q),
+// both ascending (q <= n); what np.sort(band)[:q] and [-q:] give. The multiset of the q
+// extremes is unique, so any exact selection gives librosa's sums.
+//
+// One pass keeps the running min and max of 16 strided lanes (lane l sees x[l],
+// x[l+16], ...). At least q lanes have a maximum >= hi_t, the q-th largest lane maximum,
+// so the q largest values are all >= hi_t (likewise <= lo_t for the smallest); a second
+// pass collects those few candidates, ranked as above. Small bands are ranked whole;
+// many candidates (flat spectra, silence) or q > 16 fall back to a partial sort.
+__attribute__((target_clones("avx2", "default")))
+void select_extremes(const float* x, int n, int q, float* low, float* high, std::vector<float>& work) {
+  constexpr int L = 16, kRankMax = 48;
+  if (q == 1) {  // the narrow bands at the defaults
+    float lo = x[0], hi = x[0];
+    for (int k = 1; k < n; ++k) {
+      lo = x[k] < lo ? x[k] : lo;
+      hi = x[k] > hi ? x[k] : hi;
+    }
+    low[0] = lo;
+    high[0] = hi;
+    return;
+  }
+  if (n <= kRankMax) {
+    extremes_by_rank<false>(x, n, q, low);
+    extremes_by_rank<true>(x, n, q, high);
+    return;
+  }
+  auto sorted_fallback = [&](bool largest) {
+    work.assign(x, x + n);
+    if (largest) {
+      std::nth_element(work.begin(), work.begin() + (n - q), work.end());
+      std::sort(work.begin() + (n - q), work.end());
+      std::copy(work.end() - q, work.end(), high);
+    } else {
+      std::nth_element(work.begin(), work.begin() + (q - 1), work.end());
+      std::sort(work.begin(), work.begin() + q);
+      std::copy(work.begin(), work.begin() + q, low);
+    }
+  };
+  if (q > L) {
+    sorted_fallback(false);
+    sorted_fallback(true);
+    return;
+  }
+  v8f mn0 = load8(x), mn1 = load8(x + 8);
+  v8f mx0 = mn0, mx1 = mn1;
+  int i = L;
+  for (; i + L <= n; i += L) {
+    const v8f a = load8(x + i), b = load8(x + i + 8);
+    mn0 = a < mn0 ? a : mn0;
+    mn1 = b < mn1 ? b : mn1;
+    mx0 = a > mx0 ? a : mx0;
+    mx1 = b > mx1 ? b : mx1;
+  }
+  float mn[L], mx[L];
+  std::memcpy(mn, &mn0, sizeof(mn0));
+  std::memcpy(mn + 8, &mn1, sizeof(mn1));
+  std::memcpy(mx, &mx0, sizeof(mx0));
+  std::memcpy(mx + 8, &mx1, sizeof(mx1));
+  for (int l = 0; i + l < n; ++l) {
+    mn[l] = std::min(mn[l], x[i + l]);
+    mx[l] = std::max(mx[l], x[i + l]);
+  }
+  float t[L];
+  extremes_by_rank<false>(mn, L, q, t);
+  const float lo_t = t[q - 1];
+  extremes_by_rank<true>(mx, L, q, t);
+  const float hi_t = t[0];
+  float cand[kRankMax];
+  auto gather = [&](bool largest) {
+    const v8f tv = v8f{} + (largest ? hi_t : lo_t);
+    int m = 0;
+    for (int k = 0; k < n; k += 8) {
+      const int e = std::min(n, k + 8);
+      if (e - k == 8) {
+        const v8f a = load8(x + k);
+        if (!any8(largest ? a >= tv : a <= tv)) continue;
+      }
+      for (int j = k; j < e; ++j) {
+        if (largest ? x[j] >= hi_t : x[j] <= lo_t) {
+          if (m == kRankMax) return -1;  // too many: sort instead
+          cand[m++] = x[j];
+        }
+      }
+    }
+    return m;
+  };
+  int m = gather(false);
+  if (m < 0) sorted_fallback(false);
+  else extremes_by_rank<false>(cand, m, q, low);
+  m = gather(true);
+  if (m < 0) sorted_fallback(true);
+  else extremes_by_rank<true>(cand, m, q, high);
 }
 
 // --------------------------------------------------------------------------------------
@@ -264,6 +390,8 @@ struct FeatureExtractor::Impl {
   detail::FftwBuffer<double> frame;
   detail::FftwBuffer<fftw_complex> spec;
   std::vector<float> mag, pw, scratch;
+  std::vector<float> select_work;  // spectral contrast's candidates
+  std::vector<std::uint8_t> zcr_signs;  // per padded sample, reused across clips
   std::vector<float> power_cache;  // [T, n_bins] power spectrogram for the chroma pass
 
   explicit Impl(const FeatureConfig& c)
@@ -327,15 +455,16 @@ struct FeatureExtractor::Impl {
     }
     pip_lo = std::max(pip_lo, 1);
     pip_hi = std::min(pip_hi, n_bins - 2);
-    mag.resize(static_cast<std::size_t>(n_bins));
+    mag.resize(2 * static_cast<std::size_t>(n_bins));  // two frames: pass A works in pairs
     pw.resize(static_cast<std::size_t>(n_bins));
-    scratch.resize(static_cast<std::size_t>(n_bins));
+    scratch.resize(2 * static_cast<std::size_t>(n_bins));
+    select_work.reserve(2 * static_cast<std::size_t>(n_bins));
   }
 
   // STFT frame t (center=True, zero padding): fills mag (|X| float32) and pw (|X|**2 float32)
   // as librosa does: rfft in float64 of float32 samples times the float64 window, stored
   // complex64, np.abs (hypot) in float32, then squared in float32.
-  void stft_frame(const float* y, std::int64_t n, std::int64_t t, float* power_out = nullptr) {
+  void stft_frame(const float* y, std::int64_t n, std::int64_t t, float* power_out = nullptr, float* mag_out = nullptr) {
     const std::int64_t start = t * hop - n_fft / 2;
     double* f = frame.p;
     if (start >= 0 && start + n_fft <= n) {
@@ -348,7 +477,7 @@ struct FeatureExtractor::Impl {
       }
     }
     fft.forward(frame.p, spec.p);
-    magnitudes(spec.p, mag.data(), power_out ? power_out : pw.data(), n_bins);
+    magnitudes(spec.p, mag_out ? mag_out : mag.data(), power_out ? power_out : pw.data(), n_bins);
   }
 
   __attribute__((target_clones("avx2", "default")))
@@ -363,33 +492,33 @@ struct FeatureExtractor::Impl {
     }
   }
 
-  // One row-major [12 x n_bins] chroma filterbank transposed to [n_bins x 16] for a
-  // vectorisable accumulation; sequential in frequency for every chroma.
-  __attribute__((target_clones("avx2", "default")))
-  static void accumulate16(const float* wt16, const float* p, int nb, double* acc) {
-    for (int c = 0; c < 16; ++c) acc[c] = 0.0;
-    for (int k = 0; k < nb; ++k) {
-      const double v = p[k];
-      const float* w = wt16 + static_cast<std::size_t>(k) * 16;
-      for (int c = 0; c < 16; ++c) acc[c] += static_cast<double>(w[c]) * v;
-    }
-  }
-  // Two frames at once: the same sums in the same order as accumulate16, with the
-  // weights converted once and two independent dependency chains.
-  __attribute__((target_clones("avx2", "default")))
-  static void accumulate16x2(const float* wt16, const float* p0, const float* p1, int nb, double* acc0, double* acc1) {
-    double a0[16] = {}, a1[16] = {};  // locals: acc0 and acc1 could alias each other
-    for (int k = 0; k < nb; ++k) {
-      const double v0 = p0[k], v1 = p1[k];
-      const float* w = wt16 + static_cast<std::size_t>(k) * 16;
-      for (int c = 0; c < 16; ++c) {
-        const double wc = w[c];
-        a0[c] += wc * v0;
-        a1[c] += wc * v1;
+  // chroma = filterbank . |X|^2 for F frames at once. The [12 x n_bins] filterbank is
+  // transposed to [n_bins x 16] so each bin is two 8-float vectors; products are summed in
+  // float32 (as librosa's sgemm does) over blocks of 128 bins, the block sums in float64.
+  template <int F>
+  __attribute__((target_clones("arch=x86-64-v3", "default"), optimize("fp-contract=fast")))
+  static void accumulate_chroma(const float* wt16, const float* const* p, int nb, double (*acc)[16]) {
+    for (int f = 0; f < F; ++f)
+      for (int c = 0; c < 16; ++c) acc[f][c] = 0.0;
+    for (int k0 = 0; k0 < nb; k0 += 128) {
+      const int k1 = std::min(nb, k0 + 128);
+      v8f lo[F], hi[F];
+      for (int f = 0; f < F; ++f) lo[f] = hi[f] = v8f{};
+      for (int k = k0; k < k1; ++k) {
+        const v8f w0 = load8(wt16 + static_cast<std::size_t>(k) * 16), w1 = load8(wt16 + static_cast<std::size_t>(k) * 16 + 8);
+        for (int f = 0; f < F; ++f) {
+          const float pk = p[f][k];
+          const v8f v = {pk, pk, pk, pk, pk, pk, pk, pk};
+          lo[f] += w0 * v;
+          hi[f] += w1 * v;
+        }
       }
+      for (int f = 0; f < F; ++f)
+        for (int c = 0; c < 8; ++c) {
+          acc[f][c] += lo[f][c];
+          acc[f][c + 8] += hi[f][c];
+        }
     }
-    std::memcpy(acc0, a0, sizeof(a0));
-    std::memcpy(acc1, a1, sizeof(a1));
   }
 };
 
@@ -503,54 +632,76 @@ Features FeatureExtractor::compute(const float* y, std::size_t n_samples) {
   if (cache && power_cache.size() < static_cast<std::size_t>(T) * nb) power_cache.resize(static_cast<std::size_t>(T) * nb);
 
   double t_stft = 0, t_mel = 0, t_spec = 0, t_pip = 0;
-  // ---- pass A: one STFT frame at a time ---------------------------------------------
-  for (int t = 0; t < T; ++t) {
+  // ---- pass A: STFT frames in pairs --------------------------------------------------
+  // Two frames at a time so that the two rolloff cumsums (each one long float32
+  // dependency chain) run interleaved; every other step is per frame.
+  float* pw_pair[2];
+  const float* mg_pair[2];
+  std::vector<float>& pw_spare = im.pw;
+  if (pw_spare.size() < 2 * static_cast<std::size_t>(nb)) pw_spare.resize(2 * static_cast<std::size_t>(nb));
+  for (int t0 = 0; t0 < T; t0 += 2) {
+    const int nf = std::min(2, T - t0);
     auto c0 = clock_type::now();
-    // |X|^2 goes straight into the chroma pass's cache when there is one
-    float* pw_row = cache ? power_cache.data() + static_cast<std::size_t>(t) * nb : im.pw.data();
-    im.stft_frame(y, n, t, pw_row);
-    const float* mg = im.mag.data();
-    const float* pw = pw_row;
+    for (int f = 0; f < nf; ++f) {
+      const int t = t0 + f;
+      // |X|^2 goes straight into the chroma pass's cache when there is one
+      pw_pair[f] = cache ? power_cache.data() + static_cast<std::size_t>(t) * nb : pw_spare.data() + static_cast<std::size_t>(f) * nb;
+      float* mg = im.mag.data() + static_cast<std::size_t>(f) * nb;
+      im.stft_frame(y, n, t, pw_pair[f], mg);
+      mg_pair[f] = mg;
+    }
     auto c1 = clock_type::now();
     t_stft += std::chrono::duration<double>(c1 - c0).count();
 
-    // melspectrogram: mel_basis (float32) . |X|^2
+    // melspectrogram: mel_basis (float32) . |X|^2, both frames of the pair per band
     for (int m = 0; m < cfg.n_mels; ++m) {
-      const float* w = im.mel_fb.row(m);
-      double acc = 0;
-      for (int k = im.mel_span[m].first; k < im.mel_span[m].second; ++k) acc += static_cast<double>(w[k]) * pw[k];
-      F.mel(m, t) = static_cast<float>(acc);
+      double acc[2];
+      mel_band2(im.mel_fb.row(m), pw_pair[0], pw_pair[nf - 1], im.mel_span[m].first, im.mel_span[m].second, acc);
+      for (int f = 0; f < nf; ++f) F.mel(m, t0 + f) = static_cast<float>(acc[f]);
     }
     auto c2 = clock_type::now();
     t_mel += std::chrono::duration<double>(c2 - c1).count();
 
+    // spectral_rolloff: np.cumsum in float32 (sequential, as numpy), threshold
+    // roll_percent * total in float32, first bin whose cumulative sum reaches it
+    {
+      float* cum0 = im.scratch.data();
+      float* cum1 = cum0 + nb;
+      if (nf == 2) {
+        cumsum2(mg_pair[0], mg_pair[1], cum0, cum1, nb);
+      } else {
+        float acc = 0;
+        for (int k = 0; k < nb; ++k) cum0[k] = acc += mg_pair[0][k];
+      }
+      for (int f = 0; f < nf; ++f) {
+        const float* cum = f == 0 ? cum0 : cum1;
+        const float thr = static_cast<float>(cfg.rolloff) * cum[nb - 1];
+        const int kk = static_cast<int>(std::lower_bound(cum, cum + nb, thr) - cum);  // cum is non-decreasing
+        F.spectral_rolloff(0, t0 + f) = static_cast<float>(im.freqs[std::min(kk, nb - 1)]);
+      }
+    }
+    t_spec += since(c2);
+    for (int f = 0; f < nf; ++f) {
+    const auto cf = clock_type::now();
+    const int t = t0 + f;
+    const float* mg = mg_pair[f];
+    const float* pw = pw_pair[f];
     // spectral_centroid / bandwidth on magnitude, normalize(norm=1): S / sum(S) stored
     // float32; sums in float64 (numpy's are pairwise; the order only moves the last bits)
     double cen = 0, bw = 0;
     centroid_bandwidth(mg, im.freqs.data(), nb, im.scratch.data(), &cen, &bw);
     F.spectral_centroid(0, t) = static_cast<float>(cen);
     F.spectral_bandwidth(0, t) = static_cast<float>(std::sqrt(bw));
-    // spectral_rolloff: np.cumsum in float32 (sequential, as numpy), threshold
-    // roll_percent * total in float32, first bin whose cumulative sum reaches it
-    {
-      float* cum = im.scratch.data();
-      float acc = 0;
-      for (int k = 0; k < nb; ++k) cum[k] = acc += mg[k];
-      const float thr = static_cast<float>(cfg.rolloff) * cum[nb - 1];
-      const int kk = static_cast<int>(std::lower_bound(cum, cum + nb, thr) - cum);  // cum is non-decreasing
-      F.spectral_rolloff(0, t) = static_cast<float>(im.freqs[std::min(kk, nb - 1)]);
-    }
     // spectral_contrast: mean of the idx lowest / highest magnitudes of each band (float32)
     for (int b = 0; b < nbands; ++b) {
       const auto& band = im.bands[b];
       const int cnt = band.last - band.first;
       const int q = std::min(band.idx, cnt);
-      // q is small (<= 9 at the defaults): keep the q lowest / highest in sorted
-      // insertion buffers instead of sorting the band (what np.sort + slice gives).
+      // q is small (<= 9 at the defaults): select the q lowest / highest instead of
+      // sorting the band (what np.sort + slice gives).
       float* low = im.scratch.data();
       float* high = low + q;
-      select_low(mg + band.first, cnt, q, low);
-      select_high(mg + band.first, cnt, q, high);
+      select_extremes(mg + band.first, cnt, q, low, high, im.select_work);
       float lo = 0, hi = 0;
       for (int i = 0; i < q; ++i) lo += low[i];   // ascending, as numpy sums sortedr[:idx]
       for (int i = 0; i < q; ++i) hi += high[i];  // ascending, as numpy sums sortedr[-idx:]
@@ -558,7 +709,7 @@ Features FeatureExtractor::compute(const float* y, std::size_t n_samples) {
       peak[static_cast<std::size_t>(b) * T + t] = hi / static_cast<float>(q);
     }
     auto c3 = clock_type::now();
-    t_spec += std::chrono::duration<double>(c3 - c2).count();
+    t_spec += std::chrono::duration<double>(c3 - cf).count();
 
     // piptrack(S=power): local maxima of S*(S > 0.1*max) in [150, 4000) Hz
     {
@@ -580,6 +731,7 @@ Features FeatureExtractor::compute(const float* y, std::size_t n_samples) {
       }
     }
     t_pip += since(c3);
+    }
   }
   F.times.add("stft", t_stft);
   F.times.add("mel", t_mel);
@@ -625,26 +777,26 @@ Features FeatureExtractor::compute(const float* y, std::size_t n_samples) {
       if (len < kTinyF) len = 1.0;
       for (int c = 0; c < 12; ++c) F.chroma(c, t) = static_cast<float>(raw[c] / len);
     };
-    double acc0[16], acc1[16];
+    constexpr int kF = 4;
+    double acc[kF][16];
+    const float* rows[kF];
     int t = 0;
     if (cache) {
-      for (; t + 2 <= T; t += 2) {
-        const float* p0 = power_cache.data() + static_cast<std::size_t>(t) * nb;
-        Impl::accumulate16x2(wt16.data(), p0, p0 + nb, nb, acc0, acc1);
-        store(t, acc0);
-        store(t + 1, acc1);
+      for (; t + kF <= T; t += kF) {
+        for (int f = 0; f < kF; ++f) rows[f] = power_cache.data() + static_cast<std::size_t>(t + f) * nb;
+        Impl::accumulate_chroma<kF>(wt16.data(), rows, nb, acc);
+        for (int f = 0; f < kF; ++f) store(t + f, acc[f]);
       }
     }
     for (; t < T; ++t) {
-      const float* p;
       if (cache) {
-        p = power_cache.data() + static_cast<std::size_t>(t) * nb;
+        rows[0] = power_cache.data() + static_cast<std::size_t>(t) * nb;
       } else {
         im.stft_frame(y, n, t);
-        p = im.pw.data();
+        rows[0] = im.pw.data();
       }
-      Impl::accumulate16(wt16.data(), p, nb, acc0);
-      store(t, acc0);
+      Impl::accumulate_chroma<1>(wt16.data(), rows, nb, acc);
+      store(t, acc[0]);
     }
   }
   F.times.add("chroma", since(c0));
@@ -753,16 +905,17 @@ Features FeatureExtractor::compute(const float* y, std::size_t n_samples) {
       const std::int64_t nblocks = P / hop + 2;
       std::vector<std::int32_t> zc(static_cast<std::size_t>(nblocks), 0);  // crossings at j in (b*hop, (b+1)*hop]
       std::vector<double> sq(static_cast<std::size_t>(nblocks), 0.0);        // sum y^2 over padded [b*hop, (b+1)*hop)
-      bool prev = sb(padded(0));
-      // block b counts the crossings at j in [b*hop + 1, (b+1)*hop] (no division per sample)
+      // sign bit of every padded sample once (sb(x) is x < -1e-10 for finite x), then the
+      // crossings of block b at j in [b*hop + 1, (b+1)*hop] as sums of s[j] != s[j-1]
+      std::vector<std::uint8_t>& sgn = im.zcr_signs;
+      sgn.resize(static_cast<std::size_t>(P));
+      std::fill(sgn.begin(), sgn.begin() + half, static_cast<std::uint8_t>(sb(y[0])));
+      for (std::int64_t i = 0; i < n; ++i) sgn[static_cast<std::size_t>(half + i)] = y[i] < -1e-10f;
+      std::fill(sgn.begin() + half + n, sgn.end(), static_cast<std::uint8_t>(sb(y[n - 1])));
       for (std::int64_t b = 0, j = 1; j < P; ++b) {
         const std::int64_t jend = std::min<std::int64_t>(P, (b + 1) * hop + 1);
         std::int32_t count = 0;
-        for (; j < jend; ++j) {
-          const bool cur = sb(padded(j));
-          count += cur != prev;
-          prev = cur;
-        }
+        for (; j < jend; ++j) count += sgn[static_cast<std::size_t>(j)] != sgn[static_cast<std::size_t>(j - 1)];
         zc[static_cast<std::size_t>(b)] = count;
       }
       for (std::int64_t b = 0; b * hop < P; ++b) {
