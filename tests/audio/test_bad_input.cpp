@@ -322,7 +322,9 @@ TEST_CASE("mp3 through libmpg123 directly equals libsndfile's decode bit for bit
   AudioInfo ai;
   DecodeOptions small;
   small.block_frames = 1000;  // blocks that do not line up with MPEG frames (1152 samples)
+  small.mp3_mono_mix = false;  // both channels decoded, then averaged: libsndfile's samples
   const std::vector<float> y = AudioDecoder(small).decode_mono(kMp3, &ai);
+  CHECK_FALSE(ai.mp3_mono_mixed);
   CHECK(ai.format == "MPEG-1/2");
   CHECK(ai.sample_rate == 44100);
   CHECK(ai.decoded_frames == static_cast<std::int64_t>(ref.size()));
@@ -334,7 +336,30 @@ TEST_CASE("mp3 through libmpg123 directly equals libsndfile's decode bit for bit
   DecodeOptions part;
   part.offset_s = 1.5;
   part.duration_s = 2.0;
+  part.mp3_mono_mix = false;
   const std::vector<float> yp = AudioDecoder(part).decode_mono(kMp3);
   REQUIRE(yp.size() == 88200);
   CHECK(std::equal(yp.begin(), yp.end(), ref.begin() + 66150));
+
+  // The default mixes inside libmpg123 (this LAME file's channels share their block types
+  // in every granule): the same mean to float rounding, not bit for bit.
+  AudioInfo mi;
+  const std::vector<float> ym = AudioDecoder().decode_mono(kMp3, &mi);
+  CHECK(mi.mp3_mono_mixed);
+  REQUIRE(ym.size() == ref.size());
+  double max_diff = 0, max_ref = 0;
+  std::size_t n_differ = 0;
+  for (std::size_t i = 0; i < ym.size(); ++i) {
+    max_diff = std::max(max_diff, static_cast<double>(std::abs(ym[i] - ref[i])));
+    max_ref = std::max(max_ref, static_cast<double>(std::abs(ref[i])));
+    n_differ += ym[i] != ref[i];
+  }
+  INFO("max |mixed - mean| " << max_diff << " (peak " << max_ref << "), " << n_differ << " samples differ");
+  CHECK(max_diff < 4e-6);
+  CHECK(max_ref > 0.1);
+  DecodeOptions part_mixed = part;
+  part_mixed.mp3_mono_mix = true;
+  const std::vector<float> ypm = AudioDecoder(part_mixed).decode_mono(kMp3);
+  REQUIRE(ypm.size() == 88200);
+  CHECK(std::equal(ypm.begin(), ypm.end(), ym.begin() + 66150));
 }

@@ -1,6 +1,7 @@
 #include "covergen/audio/decoder.hpp"
 
 #include "covergen/errors.hpp"
+#include "mp3_frames.hpp"
 
 #include <mpg123.h>
 #include <sndfile.h>
@@ -83,25 +84,64 @@ struct Mpg123Handle {
   }
 };
 
-struct BufferedFile {
+// What libmpg123 reads: the whole compressed file in memory (the frame walk reads it
+// too), or for a very large file a buffered FILE*.
+struct Mp3Source {
+  std::vector<unsigned char> bytes;
+  std::size_t pos = 0;
   std::FILE* fp = nullptr;
   std::vector<char> vbuf;
-  ~BufferedFile() {
+  ~Mp3Source() {
     if (fp) std::fclose(fp);
   }
 };
 
 ssize_t mpg123_read_cb(void* handle, void* buf, size_t n) {
-  auto* f = static_cast<BufferedFile*>(handle);
-  const size_t got = std::fread(buf, 1, n, f->fp);
-  if (got < n && std::ferror(f->fp)) return -1;
-  return static_cast<ssize_t>(got);
+  auto* f = static_cast<Mp3Source*>(handle);
+  if (f->fp) {
+    const size_t got = std::fread(buf, 1, n, f->fp);
+    if (got < n && std::ferror(f->fp)) return -1;
+    return static_cast<ssize_t>(got);
+  }
+  const size_t k = std::min(n, f->bytes.size() - f->pos);
+  std::memcpy(buf, f->bytes.data() + f->pos, k);
+  f->pos += k;
+  return static_cast<ssize_t>(k);
 }
 
 off_t mpg123_seek_cb(void* handle, off_t offset, int whence) {
-  auto* f = static_cast<BufferedFile*>(handle);
-  if (fseeko(f->fp, offset, whence) != 0) return -1;
-  return ftello(f->fp);
+  auto* f = static_cast<Mp3Source*>(handle);
+  if (f->fp) {
+    if (fseeko(f->fp, offset, whence) != 0) return -1;
+    return ftello(f->fp);
+  }
+  off_t base = 0;
+  if (whence == SEEK_CUR) base = static_cast<off_t>(f->pos);
+  else if (whence == SEEK_END) base = static_cast<off_t>(f->bytes.size());
+  else if (whence != SEEK_SET) return -1;
+  const off_t to = base + offset;
+  if (to < 0 || to > static_cast<off_t>(f->bytes.size())) return -1;
+  f->pos = static_cast<std::size_t>(to);
+  return to;
+}
+
+// Reads the whole file; an mp3 is small next to its decoded samples (128 kbit/s is ~1/11
+// of the 44.1 kHz stereo float32 it decodes to).
+void read_all(const fs::path& path, std::vector<unsigned char>& out) {
+  std::FILE* fp = std::fopen(path.c_str(), "rb");
+  if (!fp) throw InputError(path.string(), std::string("cannot open for reading: ") + std::strerror(errno));
+  out.clear();
+  std::size_t got = 0;
+  for (;;) {
+    if (out.size() - got < (1u << 16)) out.resize(std::max<std::size_t>(out.size() * 2, 1u << 20));
+    const std::size_t n = std::fread(out.data() + got, 1, out.size() - got, fp);
+    got += n;
+    if (n == 0) break;
+  }
+  const bool err = std::ferror(fp) != 0;
+  std::fclose(fp);
+  if (err) throw InputError(path.string(), "read error");
+  out.resize(got);
 }
 
 void mpg123_init_once() {
@@ -146,10 +186,10 @@ AudioInfo AudioDecoder::decode(const fs::path& path, const MonoSink& sink, const
   std::int64_t limit = -1;
   if (options_.duration_s >= 0.0) limit = static_cast<std::int64_t>(options_.duration_s * info.samplerate);
 
-  const std::size_t ch = static_cast<std::size_t>(info.channels);
+  std::size_t ch = static_cast<std::size_t>(info.channels);  // of the decoded blocks
   const std::size_t block = options_.block_frames;
   std::vector<float> buf(block * ch);
-  std::vector<float> mono(block);
+  std::vector<float> mono_buf(block);
 
   std::int64_t delivered = 0;
   // Skips, limits, downmixes (np.mean over channels) and checks one interleaved block.
@@ -165,8 +205,17 @@ AudioInfo AudioDecoder::decode(const fs::path& path, const MonoSink& sink, const
     std::size_t n = got - start;
     if (limit >= 0) n = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(n), limit - delivered));
     const float* src = interleaved + start * ch;
+    float* mono = mono_buf.data();
     if (ch == 1) {
-      std::memcpy(mono.data(), src, n * sizeof(float));
+      // already mono: hand the block on as it is unless a sample needs replacing
+      bool all_finite = true;
+      for (std::size_t i = 0; i < n; ++i) all_finite &= std::abs(src[i]) <= std::numeric_limits<float>::max();
+      if (all_finite) {
+        sink(src, n);
+        delivered += static_cast<std::int64_t>(n);
+        return !(limit >= 0 && delivered >= limit);
+      }
+      std::memcpy(mono, src, n * sizeof(float));
     } else if (ch == 2) {
       for (std::size_t i = 0; i < n; ++i) mono[i] = (src[2 * i] + src[2 * i + 1]) / 2.0f;
     } else {
@@ -193,7 +242,7 @@ AudioInfo AudioDecoder::decode(const fs::path& path, const MonoSink& sink, const
         ++out.nonfinite_samples;
       }
     }
-    sink(mono.data(), n);
+    sink(mono, n);
     delivered += static_cast<std::int64_t>(n);
     return !(limit >= 0 && delivered >= limit);
   };
@@ -204,34 +253,52 @@ AudioInfo AudioDecoder::decode(const fs::path& path, const MonoSink& sink, const
     sf_close(sf.f);
     sf.f = nullptr;
     mpg123_init_once();
-    BufferedFile file;
-    file.fp = std::fopen(path.c_str(), "rb");
-    if (!file.fp) throw InputError(path.string(), std::string("cannot open for reading: ") + std::strerror(errno));
-    file.vbuf.resize(1 << 18);  // 256 KiB reads instead of one per MPEG frame
-    std::setvbuf(file.fp, file.vbuf.data(), _IOFBF, file.vbuf.size());
+    // Files up to 256 MiB (over 4 hours at 128 kbit/s) are read whole and their frames
+    // walked; larger ones stream from disk and decode both channels.
+    Mp3Source src;
+    std::error_code size_ec;
+    const auto file_bytes = fs::file_size(path, size_ec);
+    bool mono_mix = false;
+    if (!size_ec && file_bytes <= (std::uintmax_t(1) << 28)) {
+      read_all(path, src.bytes);
+      mono_mix = options_.mp3_mono_mix && info.channels == 2 && [&] {
+        const detail::Mp3Walk w = detail::mp3_walk(src.bytes.data(), src.bytes.size());
+        return w.clean && w.stereo && w.same_blocks;
+      }();
+    } else {
+      src.fp = std::fopen(path.c_str(), "rb");
+      if (!src.fp) throw InputError(path.string(), std::string("cannot open for reading: ") + std::strerror(errno));
+      src.vbuf.resize(1 << 18);  // 256 KiB reads instead of one per MPEG frame
+      std::setvbuf(src.fp, src.vbuf.data(), _IOFBF, src.vbuf.size());
+    }
     Mpg123Handle mh;
     int merr = MPG123_OK;
     mh.h = mpg123_new(nullptr, &merr);
     if (!mh.h) throw Error(std::string("libmpg123: cannot create a decoder: ") + mpg123_plain_strerror(merr));
     mpg123_param(mh.h, MPG123_REMOVE_FLAGS, MPG123_AUTO_RESAMPLE, 0.0);
-    mpg123_param(mh.h, MPG123_ADD_FLAGS, MPG123_FORCE_FLOAT | MPG123_GAPLESS | MPG123_NO_FRANKENSTEIN | MPG123_QUIET,
+    mpg123_param(mh.h, MPG123_ADD_FLAGS,
+                 MPG123_FORCE_FLOAT | MPG123_GAPLESS | MPG123_NO_FRANKENSTEIN | MPG123_QUIET | (mono_mix ? MPG123_MONO_MIX : 0),
                  0.0);
     auto fail = [&](const char* what) {
       throw InputError(path.string(), std::string("decoding failed: ") + what + ": " + mpg123_strerror(mh.h));
     };
     if (mpg123_replace_reader_handle(mh.h, mpg123_read_cb, mpg123_seek_cb, nullptr) != MPG123_OK ||
-        mpg123_open_handle(mh.h, &file) != MPG123_OK)
+        mpg123_open_handle(mh.h, &src) != MPG123_OK)
       fail("libmpg123 cannot open the stream");
     long rate = 0;
     int channels = 0, encoding = 0;
     if (mpg123_getformat(mh.h, &rate, &channels, &encoding) != MPG123_OK) fail("no MPEG audio format");
-    if (rate != info.samplerate || channels != info.channels)
+    const int want_channels = mono_mix ? 1 : info.channels;  // MONO_MIX reports one channel
+    if (rate != info.samplerate || channels != want_channels)
       throw InputError(path.string(), "decoding failed: libmpg123 and libsndfile disagree on the format");
+    ch = static_cast<std::size_t>(want_channels);
+    out.mp3_mono_mixed = mono_mix;
     if (encoding != MPG123_ENC_FLOAT_32) {
       mpg123_format_none(mh.h);
       if (mpg123_format(mh.h, rate, channels, MPG123_ENC_FLOAT_32) != MPG123_OK) fail("no float output");
     }
-    const std::size_t bytes = buf.size() * sizeof(float);
+    // a few MPEG frames per read: the block is still in cache when the resampler takes it
+    const std::size_t bytes = std::min<std::size_t>(block, 4608) * ch * sizeof(float);
     std::size_t pending = 0;  // bytes of a partial frame carried over (never with whole-frame reads)
     for (;;) {
       if (limit >= 0 && delivered >= limit) break;
@@ -248,7 +315,7 @@ AudioInfo AudioDecoder::decode(const fs::path& path, const MonoSink& sink, const
       if (r == MPG123_NEW_FORMAT) {
         // libsndfile treats a changed format mid-stream as the end of the data.
         if (mpg123_getformat(mh.h, &rate, &channels, &encoding) == MPG123_OK && rate == info.samplerate &&
-            channels == info.channels && encoding == MPG123_ENC_FLOAT_32)
+            channels == want_channels && encoding == MPG123_ENC_FLOAT_32)
           continue;
         break;
       }
