@@ -14,6 +14,10 @@
 #include <limits>
 #include <numeric>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 namespace covergen::audio {
 
 double StageTimes::total() const {
@@ -121,18 +125,44 @@ Matrix build_mel_filterbank(double sr, int n_fft, int n_mels) {
   return w;
 }
 
+// log10 of n floats in place. On x86-64 with AVX2, glibc's libmvec does eight at a time
+// (within 2 ulp of the scalar log10f; numpy's own SIMD log10, which librosa runs, is no
+// closer to either): ~13x faster than a libm call per value.
+#if defined(__x86_64__) && defined(__GLIBC__)
+extern "C" __m256 _ZGVdN8v_log10f(__m256);
+__attribute__((target("avx2"))) void log10_inplace_avx2(float* s, std::size_t n) {
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(s + i, _ZGVdN8v_log10f(_mm256_loadu_ps(s + i)));
+  for (; i < n; ++i) s[i] = std::log10(s[i]);
+}
+#endif
+void log10_inplace(float* s, std::size_t n) {
+#if defined(__x86_64__) && defined(__GLIBC__)
+  if (__builtin_cpu_supports("avx2")) return log10_inplace_avx2(s, n);
+#endif
+  for (std::size_t i = 0; i < n; ++i) s[i] = std::log10(s[i]);
+}
+
+// max of n floats (n >= 1) with eight independent running maxima
+float max_of(const float* s, std::size_t n) {
+  float m[8];
+  for (int l = 0; l < 8; ++l) m[l] = s[0];
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int l = 0; l < 8; ++l) m[l] = s[i + l] > m[l] ? s[i + l] : m[l];
+  for (; i < n; ++i) m[0] = s[i] > m[0] ? s[i] : m[0];
+  return *std::max_element(m, m + 8);
+}
+
 // librosa.power_to_db(S, ref, amin=1e-10, top_db) on float32 data, whole-array max
 void power_to_db_inplace(float* s, std::size_t n, float ref_db, double top_db) {
+  if (n == 0) return;
   const float amin = 1e-10f;
-  float mx = -std::numeric_limits<float>::infinity();
-  for (std::size_t i = 0; i < n; ++i) {
-    float v = 10.0f * std::log10(std::max(amin, s[i]));
-    v -= ref_db;
-    s[i] = v;
-    mx = std::max(mx, v);
-  }
-  if (top_db >= 0 && n) {
-    const float floor_db = mx - static_cast<float>(top_db);
+  for (std::size_t i = 0; i < n; ++i) s[i] = std::max(amin, s[i]);
+  log10_inplace(s, n);
+  for (std::size_t i = 0; i < n; ++i) s[i] = 10.0f * s[i] - ref_db;
+  if (top_db >= 0) {
+    const float floor_db = max_of(s, n) - static_cast<float>(top_db);
     for (std::size_t i = 0; i < n; ++i) s[i] = std::max(s[i], floor_db);
   }
 }
@@ -713,8 +743,7 @@ Features FeatureExtractor::compute(const float* y, std::size_t n_samples) {
 
     // piptrack(S=power): local maxima of S*(S > 0.1*max) in [150, 4000) Hz
     {
-      float mx = 0;
-      for (int k = 0; k < nb; ++k) mx = std::max(mx, pw[k]);
+      const float mx = std::max(0.0f, max_of(pw, static_cast<std::size_t>(nb)));
       const float ref = 0.1f * mx;
       auto masked = [&](int k) { return pw[k] > ref ? pw[k] : 0.0f; };
       for (int k = im.pip_lo; k <= im.pip_hi; ++k) {
@@ -839,16 +868,11 @@ Features FeatureExtractor::compute(const float* y, std::size_t n_samples) {
     }
     // power_to_db(mel, ref=np.max, top_db), derived from the ref=1 dB values: where those
     // are unclipped this is librosa's value exactly; clipped bins land on the floor.
-    float ref = 0;
-    for (float v : F.mel.data) ref = std::max(ref, v);
+    const float ref = std::max(0.0f, max_of(F.mel.data.data(), F.mel.data.size()));
     const float ref_db = 10.0f * std::log10(std::max(1e-10f, ref));
     F.log_mel = Matrix(cfg.n_mels, T);
-    float mx = -std::numeric_limits<float>::infinity();
-    for (std::size_t i = 0; i < mel_db.data.size(); ++i) {
-      F.log_mel.data[i] = mel_db.data[i] - ref_db;
-      mx = std::max(mx, F.log_mel.data[i]);
-    }
-    const float floor_db = mx - static_cast<float>(cfg.top_db);
+    for (std::size_t i = 0; i < mel_db.data.size(); ++i) F.log_mel.data[i] = mel_db.data[i] - ref_db;
+    const float floor_db = max_of(F.log_mel.data.data(), F.log_mel.data.size()) - static_cast<float>(cfg.top_db);
     for (float& v : F.log_mel.data) v = std::max(v, floor_db);
   }
   F.times.add("db/mfcc", since(c0));
