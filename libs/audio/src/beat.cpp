@@ -47,33 +47,42 @@ double estimate_tempo(const std::vector<float>& env, const FeatureConfig& cfg) {
   detail::RealFft fft(nfft);
   detail::FftwBuffer<double> buf(static_cast<std::size_t>(nfft));
   detail::FftwBuffer<fftw_complex> spec(static_cast<std::size_t>(nfft / 2 + 1));
-  std::vector<double> tg(static_cast<std::size_t>(win), 0.0);
-  const double inv_nfft = 1.0 / nfft;
+  // tempogram (autocorrelation of each windowed frame, normalised by its maximum, the
+  // lag-0 value) and its mean over frames. The inverse FFT is linear, so the mean of the
+  // normalised autocorrelations is one inverse FFT of the mean of the normalised power
+  // spectra: one forward FFT a frame instead of a forward and an inverse. A frame's lag-0
+  // value is its power spectrum's sum over all nfft bins / nfft (Parseval).
+  std::vector<double> acc(static_cast<std::size_t>(nfft / 2 + 1), 0.0);
   for (int t = 0; t < T; ++t) {
     const float* x = padded.data() + t;
-    bool any = false;
+    int nonzero = 0;
     for (int i = 0; i < win; ++i) {
       buf[i] = static_cast<double>(x[i]) * w[i];
-      any = any || buf[i] != 0.0;
+      nonzero |= buf[i] != 0.0;
     }
-    if (!any) continue;  // autocorrelation 0, normalize leaves it 0
+    if (!nonzero) continue;  // autocorrelation 0, normalize leaves it 0
     std::fill(buf.p + win, buf.p + nfft, 0.0);
     fft.forward(buf.p, spec.p);
+    double full = 0;  // sum of |X|^2 over all nfft bins (the upper half mirrors the lower)
     for (int k = 0; k <= nfft / 2; ++k) {
       const double re = spec[k][0], im = spec[k][1];
-      spec[k][0] = re * re + im * im;
-      spec[k][1] = 0.0;
+      const double p = re * re + im * im;
+      spec[k][0] = p;
+      full += (k == 0 || k == nfft / 2) ? p : 2.0 * p;
     }
-    fft.inverse(spec.p, buf.p);
-    // nfft is a power of two: x * (1 / nfft) is exactly x / nfft, without a division
-    double mx = 0;
-    for (int k = 0; k < win; ++k) {
-      buf[k] *= inv_nfft;
-      mx = std::max(mx, std::abs(buf[k]));
-    }
-    if (mx < std::numeric_limits<double>::min()) mx = 1.0;
-    for (int k = 0; k < win; ++k) tg[k] += buf[k] / mx;
+    // normalize(norm=inf): by the maximum |autocorrelation| = lag 0 = full / nfft;
+    // a frame whose maximum is below the smallest normal stays unscaled
+    double norm = full / nfft;
+    if (norm < std::numeric_limits<double>::min()) norm = 1.0;
+    const double scale = 1.0 / (norm * nfft);
+    for (int k = 0; k <= nfft / 2; ++k) acc[k] += spec[k][0] * scale;
   }
+  for (int k = 0; k <= nfft / 2; ++k) {
+    spec[k][0] = acc[k];
+    spec[k][1] = 0.0;
+  }
+  fft.inverse(spec.p, buf.p);
+  std::vector<double> tg(buf.p, buf.p + win);
   for (double& v : tg) v /= T;
 
   // tempo_frequencies; prior; argmax(log1p(1e6 * tg) + logprior)
