@@ -5,6 +5,7 @@
 #include "covergen/audio/features.hpp"
 
 #include "covergen/errors.hpp"
+#include "extremes.hpp"
 #include "fft.hpp"
 
 #include <algorithm>
@@ -278,12 +279,10 @@ inline bool any8(v8i m) {
   return (w[0] | w[1] | w[2] | w[3]) != 0;
 }
 
-// The q largest (kLargest) or smallest values of c[0..m) into out[0..q), ascending
-// (q <= m). Each value's rank is counted, ties broken by position, so no sort and no
-// data-dependent branch in the counting: value i goes to out[...] when its rank is below
-// q. Eight ranks are counted at once.
-template <bool kLargest>
-inline void extremes_by_rank(const float* c, int m, int q, float* out) {
+// c[0..m) sorted ascending into out[0..m) (m <= 48) without a comparison sort or a
+// data-dependent branch: each value's rank (how many values come before it, ties broken
+// by position) is counted, eight ranks at once, and the value is stored at its rank.
+inline void sort_by_rank(const float* c, int m, float* out) {
   for (int i0 = 0; i0 < m; i0 += 8) {
     const int cnt = std::min(8, m - i0);
     v8f v;
@@ -294,15 +293,11 @@ inline void extremes_by_rank(const float* c, int m, int q, float* out) {
     }
     v8i r = {};
     for (int j = 0; j < m; ++j) {
-      const float cj = c[j];
-      const v8f cv = v8f{} + cj;
-      const v8i jv = v8i{} + j;
-      // c[j] comes first in the order: strictly beyond v, or equal and earlier
-      const v8i beyond = kLargest ? (cv > v) : (cv < v);
-      r -= beyond | ((cv == v) & (jv < idx));  // true lanes are -1
+      const v8f cv = {c[j], c[j], c[j], c[j], c[j], c[j], c[j], c[j]};
+      const v8i jv = {j, j, j, j, j, j, j, j};
+      r -= (cv < v) | ((cv == v) & (jv < idx));  // c[j] comes first; true lanes are -1
     }
-    for (int l = 0; l < cnt; ++l)
-      if (r[l] < q) out[kLargest ? q - 1 - r[l] : r[l]] = v[l];
+    for (int l = 0; l < cnt; ++l) out[r[l]] = v[l];
   }
 }
 
@@ -315,6 +310,7 @@ inline void extremes_by_rank(const float* c, int m, int q, float* out) {
 // so the q largest values are all >= hi_t (likewise <= lo_t for the smallest); a second
 // pass collects those few candidates, ranked as above. Small bands are ranked whole;
 // many candidates (flat spectra, silence) or q > 16 fall back to a partial sort.
+namespace detail {
 __attribute__((target_clones("avx2", "default")))
 void select_extremes(const float* x, int n, int q, float* low, float* high, std::vector<float>& work) {
   constexpr int L = 16, kRankMax = 48;
@@ -328,9 +324,11 @@ void select_extremes(const float* x, int n, int q, float* low, float* high, std:
     high[0] = hi;
     return;
   }
+  float sorted[kRankMax + 8];
   if (n <= kRankMax) {
-    extremes_by_rank<false>(x, n, q, low);
-    extremes_by_rank<true>(x, n, q, high);
+    sort_by_rank(x, n, sorted);
+    std::copy(sorted, sorted + q, low);
+    std::copy(sorted + n - q, sorted + n, high);
     return;
   }
   auto sorted_fallback = [&](bool largest) {
@@ -369,37 +367,51 @@ void select_extremes(const float* x, int n, int q, float* low, float* high, std:
     mn[l] = std::min(mn[l], x[i + l]);
     mx[l] = std::max(mx[l], x[i + l]);
   }
-  float t[L];
-  extremes_by_rank<false>(mn, L, q, t);
-  const float lo_t = t[q - 1];
-  extremes_by_rank<true>(mx, L, q, t);
-  const float hi_t = t[0];
-  float cand[kRankMax];
+  sort_by_rank(mn, L, sorted);
+  const float lo_t = sorted[q - 1];
+  sort_by_rank(mx, L, sorted);
+  const float hi_t = sorted[L - q];
+  float cand[kRankMax + 8];
+  // the values <= lo_t (>= hi_t): whole blocks of 8 are skipped by one test, the others
+  // compressed without a branch per value
   auto gather = [&](bool largest) {
-    const v8f tv = v8f{} + (largest ? hi_t : lo_t);
+    const float t = largest ? hi_t : lo_t;
+    const v8f tv = {t, t, t, t, t, t, t, t};
     int m = 0;
-    for (int k = 0; k < n; k += 8) {
-      const int e = std::min(n, k + 8);
-      if (e - k == 8) {
-        const v8f a = load8(x + k);
-        if (!any8(largest ? a >= tv : a <= tv)) continue;
+    int k = 0;
+    for (; k + 8 <= n; k += 8) {
+      const v8f a = load8(x + k);
+      if (!any8(largest ? a >= tv : a <= tv)) continue;
+      if (m > kRankMax - 8) return -1;  // too many: sort instead
+      for (int j = 0; j < 8; ++j) {
+        cand[m] = a[j];
+        m += largest ? a[j] >= t : a[j] <= t;
       }
-      for (int j = k; j < e; ++j) {
-        if (largest ? x[j] >= hi_t : x[j] <= lo_t) {
-          if (m == kRankMax) return -1;  // too many: sort instead
-          cand[m++] = x[j];
-        }
-      }
+    }
+    for (; k < n; ++k) {
+      if (m > kRankMax - 1) return -1;
+      cand[m] = x[k];
+      m += largest ? x[k] >= t : x[k] <= t;
     }
     return m;
   };
   int m = gather(false);
-  if (m < 0) sorted_fallback(false);
-  else extremes_by_rank<false>(cand, m, q, low);
+  if (m < 0) {
+    sorted_fallback(false);
+  } else {
+    sort_by_rank(cand, m, sorted);
+    std::copy(sorted, sorted + q, low);
+  }
   m = gather(true);
-  if (m < 0) sorted_fallback(true);
-  else extremes_by_rank<true>(cand, m, q, high);
+  if (m < 0) {
+    sorted_fallback(true);
+  } else {
+    sort_by_rank(cand, m, sorted);
+    std::copy(sorted + m - q, sorted + m, high);
+  }
 }
+
+}  // namespace detail
 
 // --------------------------------------------------------------------------------------
 struct FeatureExtractor::Impl {
@@ -731,7 +743,7 @@ Features FeatureExtractor::compute(const float* y, std::size_t n_samples) {
       // sorting the band (what np.sort + slice gives).
       float* low = im.scratch.data();
       float* high = low + q;
-      select_extremes(mg + band.first, cnt, q, low, high, im.select_work);
+      detail::select_extremes(mg + band.first, cnt, q, low, high, im.select_work);
       float lo = 0, hi = 0;
       for (int i = 0; i < q; ++i) lo += low[i];   // ascending, as numpy sums sortedr[:idx]
       for (int i = 0; i < q; ++i) hi += high[i];  // ascending, as numpy sums sortedr[-idx:]
