@@ -24,6 +24,7 @@ std::vector<double> periodic_hann(int n) {
 
 // feature.rhythm.tempo with aggregate=np.mean, prior = log-normal(start_bpm, std 1 octave),
 // max_tempo 320, ac_size 8 s.
+__attribute__((target_clones("arch=x86-64-v3", "default")))
 double estimate_tempo(const std::vector<float>& env, const FeatureConfig& cfg) {
   const int T = static_cast<int>(env.size());
   const double sr = cfg.sample_rate;
