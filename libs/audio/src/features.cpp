@@ -907,20 +907,31 @@ Features FeatureExtractor::compute(const float* y, std::size_t n_samples) {
     for (int t = pad; t < T; ++t) {
       const int j = t - pad;  // difference column j: S[:, j+1] - S[:, j]
       if (j + lag >= T) break;
+      // differences are >= 0 and often exactly 0: only the positive ones are kept, and the
+      // median's order statistics below the zero count are 0 (the same values as a full
+      // selection over all bands)
       float s = 0;
+      int npos = 0;
       for (int m = 0; m < cfg.n_mels; ++m) {
         const float d = std::max(0.0f, mel_db(m, j + lag) - mel_db(m, j));
         s += d;
-        col[m] = d;
+        col[npos] = d;
+        npos += d > 0.0f;
       }
       F.onset_env[t] = s / static_cast<float>(cfg.n_mels);
-      const std::size_t h = col.size() / 2;
-      std::nth_element(col.begin(), col.begin() + static_cast<std::ptrdiff_t>(h), col.end());
-      if (col.size() % 2) {
-        onset_median[t] = col[h];
+      const int zeros = cfg.n_mels - npos;
+      const int h = cfg.n_mels / 2;
+      float upper = 0.0f;  // order statistic h
+      if (h >= zeros) {
+        std::nth_element(col.begin(), col.begin() + (h - zeros), col.begin() + npos);
+        upper = col[h - zeros];
+      }
+      if (cfg.n_mels % 2) {
+        onset_median[t] = upper;
       } else {
-        const float lower = *std::max_element(col.begin(), col.begin() + static_cast<std::ptrdiff_t>(h));
-        onset_median[t] = (lower + col[h]) / 2.0f;
+        float lower = 0.0f;  // order statistic h - 1
+        if (h - 1 >= zeros) lower = *std::max_element(col.begin(), col.begin() + (h - zeros));
+        onset_median[t] = (lower + upper) / 2.0f;
       }
     }
   }
