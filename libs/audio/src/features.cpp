@@ -126,18 +126,25 @@ Matrix build_mel_filterbank(double sr, int n_fft, int n_mels) {
   return w;
 }
 
-// log10 of n floats in place. On x86-64 with AVX2, glibc's libmvec does eight at a time
+// log10 of n floats (doubles) in place. On x86-64 with AVX2, glibc's libmvec does eight (four) at a time
 // (within 2 ulp of the scalar log10f; numpy's own SIMD log10, which librosa runs, is no
 // closer to either): ~13x faster than a libm call per value.
 #if defined(__x86_64__) && defined(__GLIBC__)
 extern "C" __m256 _ZGVdN8v_log10f(__m256);
+extern "C" __m256d _ZGVdN4v_log10(__m256d);
 __attribute__((target("avx2"))) void log10_inplace_avx2(float* s, std::size_t n) {
   std::size_t i = 0;
   for (; i + 8 <= n; i += 8) _mm256_storeu_ps(s + i, _ZGVdN8v_log10f(_mm256_loadu_ps(s + i)));
   for (; i < n; ++i) s[i] = std::log10(s[i]);
 }
+__attribute__((target("avx2"))) void log10_inplace_avx2(double* s, std::size_t n) {
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) _mm256_storeu_pd(s + i, _ZGVdN4v_log10(_mm256_loadu_pd(s + i)));
+  for (; i < n; ++i) s[i] = std::log10(s[i]);
+}
 #endif
-void log10_inplace(float* s, std::size_t n) {
+template <typename T>
+void log10_inplace(T* s, std::size_t n) {
 #if defined(__x86_64__) && defined(__GLIBC__)
   if (__builtin_cpu_supports("avx2")) return log10_inplace_avx2(s, n);
 #endif
@@ -229,7 +236,10 @@ void centroid_bandwidth(const float* mg, const double* freqs, int nb, float* sn,
   for (; k < nb; ++k) l0 += mg[k];
   double L = (l0 + l1) + (l2 + l3);
   if (L < std::numeric_limits<float>::min()) L = 1.0;  // normalize(): tiny norms stay unscaled
-  for (k = 0; k < nb; ++k) sn[k] = static_cast<float>(mg[k] / L);
+  // S / sum(S) in float64, stored float32; times the reciprocal (the same float32 value
+  // unless the quotient falls within one float64 ulp of a float32 rounding boundary)
+  const double inv_L = 1.0 / L;
+  for (k = 0; k < nb; ++k) sn[k] = static_cast<float>(mg[k] * inv_L);
   double c0 = 0, c1 = 0, c2 = 0, c3 = 0;
   for (k = 0; k + 4 <= nb; k += 4) {
     c0 += freqs[k] * sn[k];
@@ -854,9 +864,11 @@ Features FeatureExtractor::compute(const float* y, std::size_t n_samples) {
   c0 = clock_type::now();
   {
     auto to_db = [&](std::vector<double>& v) {
+      for (double& x : v) x = std::max(1e-10, x);
+      log10_inplace(v.data(), v.size());
       double mx = -std::numeric_limits<double>::infinity();
       for (double& x : v) {
-        x = 10.0 * std::log10(std::max(1e-10, x));
+        x = 10.0 * x;
         mx = std::max(mx, x);
       }
       for (double& x : v) x = std::max(x, mx - cfg.top_db);
