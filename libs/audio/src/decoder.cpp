@@ -355,7 +355,14 @@ AudioInfo AudioDecoder::decode(const fs::path& path, const MonoSink& sink, const
 
 std::vector<float> AudioDecoder::decode_mono(const fs::path& path, AudioInfo* info) const {
   std::vector<float> y;
-  AudioInfo i = decode(path, [&](const float* s, std::size_t n) { y.insert(y.end(), s, s + n); });
+  // reserved from the header's estimate: growing a vector block by block page-faults every
+  // new allocation
+  AudioInfo i = decode(
+      path, [&](const float* s, std::size_t n) { y.insert(y.end(), s, s + n); },
+      [&](const AudioInfo& info) {
+        if (info.header_frames > 0 && info.header_frames < (std::int64_t(1) << 28))
+          y.reserve(static_cast<std::size_t>(info.header_frames));
+      });
   if (info) *info = i;
   return y;
 }
