@@ -54,6 +54,7 @@ double estimate_tempo(const std::vector<float>& env, const FeatureConfig& cfg) {
   // spectra: one forward FFT a frame instead of a forward and an inverse. A frame's lag-0
   // value is its power spectrum's sum over all nfft bins / nfft (Parseval).
   std::vector<double> acc(static_cast<std::size_t>(nfft / 2 + 1), 0.0);
+  std::fill(buf.p + win, buf.p + nfft, 0.0);
   for (int t = 0; t < T; ++t) {
     const float* x = padded.data() + t;
     int nonzero = 0;
@@ -62,8 +63,7 @@ double estimate_tempo(const std::vector<float>& env, const FeatureConfig& cfg) {
       nonzero |= buf[i] != 0.0;
     }
     if (!nonzero) continue;  // autocorrelation 0, normalize leaves it 0
-    std::fill(buf.p + win, buf.p + nfft, 0.0);
-    fft.forward(buf.p, spec.p);
+    fft.forward(buf.p, spec.p);  // the zero tail stays: an out-of-place r2c keeps its input
     double full = 0;  // sum of |X|^2 over all nfft bins (the upper half mirrors the lower)
     for (int k = 0; k <= nfft / 2; ++k) {
       const double re = spec[k][0], im = spec[k][1];

@@ -152,6 +152,7 @@ void log10_inplace(T* s, std::size_t n) {
 }
 
 // max of n floats (n >= 1) with eight independent running maxima
+__attribute__((target_clones("arch=x86-64-v3", "default")))
 float max_of(const float* s, std::size_t n) {
   float m[8];
   for (int l = 0; l < 8; ++l) m[l] = s[0];

@@ -40,7 +40,7 @@ RealFft::RealFft(int n) : n_(n) {
     // FFTW_ESTIMATE: deterministic plans (FFTW_MEASURE may pick a different
     // algorithm per run, changing the last bits of results between runs), and
     // no planning time; for power-of-two sizes it is within a few % of MEASURE.
-    p.r2c = fftw_plan_dft_r2c_1d(n, in.p, out.p, FFTW_ESTIMATE);
+    p.r2c = fftw_plan_dft_r2c_1d(n, in.p, out.p, FFTW_ESTIMATE | FFTW_PRESERVE_INPUT);  // the default for r2c; callers rely on it
     p.c2r = fftw_plan_dft_c2r_1d(n, out.p, in.p, FFTW_ESTIMATE);
     if (!p.r2c || !p.c2r) throw std::runtime_error("FFTW planning failed");
     it = cache.emplace(n, p).first;
