@@ -181,28 +181,27 @@ void power_to_db_inplace(float* s, std::size_t n, float ref_db, double top_db) {
 typedef float v4f __attribute__((vector_size(16)));
 typedef double v4d __attribute__((vector_size(32)));
 
-// One mel band's dot product w[first, last) . p for two power frames, in float64 with
+// One mel band's dot product w[first, last) . p for four power frames, in float64 with
 // four partial sums each (librosa's float32 sgemm is less exact than either order).
 __attribute__((target_clones("arch=x86-64-v3", "default")))
-void mel_band2(const float* w, const float* p0, const float* p1, int first, int last, double* out) {
-  v4d a0 = {}, a1 = {};
+void mel_band4(const float* w, const float* const* p, int first, int last, double* out) {
+  v4d a[4] = {};
   int k = first;
   for (; k + 4 <= last; k += 4) {
-    v4f wf, f0, f1;
+    v4f wf;
     std::memcpy(&wf, w + k, sizeof(wf));
-    std::memcpy(&f0, p0 + k, sizeof(f0));
-    std::memcpy(&f1, p1 + k, sizeof(f1));
     const v4d wd = __builtin_convertvector(wf, v4d);
-    a0 += wd * __builtin_convertvector(f0, v4d);
-    a1 += wd * __builtin_convertvector(f1, v4d);
+    for (int f = 0; f < 4; ++f) {
+      v4f pf;
+      std::memcpy(&pf, p[f] + k, sizeof(pf));
+      a[f] += wd * __builtin_convertvector(pf, v4d);
+    }
   }
-  double s0 = (a0[0] + a0[1]) + (a0[2] + a0[3]), s1 = (a1[0] + a1[1]) + (a1[2] + a1[3]);
-  for (; k < last; ++k) {
-    s0 += static_cast<double>(w[k]) * p0[k];
-    s1 += static_cast<double>(w[k]) * p1[k];
+  for (int f = 0; f < 4; ++f) {
+    double s = (a[f][0] + a[f][1]) + (a[f][2] + a[f][3]);
+    for (int j = k; j < last; ++j) s += static_cast<double>(w[j]) * p[f][j];
+    out[f] = s;
   }
-  out[0] = s0;
-  out[1] = s1;
 }
 
 // f = window * x in float64 (the STFT frame before its FFT)
@@ -211,15 +210,19 @@ void apply_window(const double* window, const float* x, double* f, int n) {
   for (int k = 0; k < n; ++k) f[k] = window[k] * static_cast<double>(x[k]);
 }
 
-// Two sequential float32 cumulative sums (np.cumsum) side by side: each is one long
-// dependency chain of additions; interleaved, the second fills the first's latency.
-void cumsum2(const float* a, const float* b, float* ca, float* cb, int n) {
-  float sa = 0, sb = 0;
+// Four sequential float32 cumulative sums (np.cumsum) side by side: each is one long
+// dependency chain of additions; interleaved, the others fill each one's latency.
+void cumsum4(const float* const* x, float* const* c, int n) {
+  float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
   for (int k = 0; k < n; ++k) {
-    sa += a[k];
-    sb += b[k];
-    ca[k] = sa;
-    cb[k] = sb;
+    s0 += x[0][k];
+    s1 += x[1][k];
+    s2 += x[2][k];
+    s3 += x[3][k];
+    c[0][k] = s0;
+    c[1][k] = s1;
+    c[2][k] = s2;
+    c[3][k] = s3;
   }
 }
 
@@ -514,9 +517,9 @@ struct FeatureExtractor::Impl {
     }
     pip_lo = std::max(pip_lo, 1);
     pip_hi = std::min(pip_hi, n_bins - 2);
-    mag.resize(2 * static_cast<std::size_t>(n_bins));  // two frames: pass A works in pairs
+    mag.resize(4 * static_cast<std::size_t>(n_bins));  // pass A works on four frames at a time
     pw.resize(static_cast<std::size_t>(n_bins));
-    scratch.resize(2 * static_cast<std::size_t>(n_bins));
+    scratch.resize(4 * static_cast<std::size_t>(n_bins));
     select_work.reserve(2 * static_cast<std::size_t>(n_bins));
   }
 
@@ -693,31 +696,37 @@ Features FeatureExtractor::compute(const float* y, std::size_t n_samples) {
   if (cache && power_cache.size() < static_cast<std::size_t>(T) * nb) power_cache.resize(static_cast<std::size_t>(T) * nb);
 
   double t_stft = 0, t_mel = 0, t_spec = 0, t_pip = 0;
-  // ---- pass A: STFT frames in pairs --------------------------------------------------
-  // Two frames at a time so that the two rolloff cumsums (each one long float32
-  // dependency chain) run interleaved; every other step is per frame.
-  float* pw_pair[2];
-  const float* mg_pair[2];
+  // ---- pass A: STFT frames four at a time -------------------------------------------
+  // Four frames at a time so that the four rolloff cumsums (each one long float32
+  // dependency chain) run interleaved and each mel weight is converted once for four
+  // frames; every other step is per frame. A short last group repeats its last frame.
+  constexpr int kGroup = 4;
+  float* pw_grp[kGroup];
+  const float* mg_grp[kGroup];
   std::vector<float>& pw_spare = im.pw;
-  if (pw_spare.size() < 2 * static_cast<std::size_t>(nb)) pw_spare.resize(2 * static_cast<std::size_t>(nb));
-  for (int t0 = 0; t0 < T; t0 += 2) {
-    const int nf = std::min(2, T - t0);
+  if (pw_spare.size() < kGroup * static_cast<std::size_t>(nb)) pw_spare.resize(kGroup * static_cast<std::size_t>(nb));
+  for (int t0 = 0; t0 < T; t0 += kGroup) {
+    const int nf = std::min(kGroup, T - t0);
     auto c0 = clock_type::now();
     for (int f = 0; f < nf; ++f) {
       const int t = t0 + f;
       // |X|^2 goes straight into the chroma pass's cache when there is one
-      pw_pair[f] = cache ? power_cache.data() + static_cast<std::size_t>(t) * nb : pw_spare.data() + static_cast<std::size_t>(f) * nb;
+      pw_grp[f] = cache ? power_cache.data() + static_cast<std::size_t>(t) * nb : pw_spare.data() + static_cast<std::size_t>(f) * nb;
       float* mg = im.mag.data() + static_cast<std::size_t>(f) * nb;
-      im.stft_frame(y, n, t, pw_pair[f], mg);
-      mg_pair[f] = mg;
+      im.stft_frame(y, n, t, pw_grp[f], mg);
+      mg_grp[f] = mg;
+    }
+    for (int f = nf; f < kGroup; ++f) {
+      pw_grp[f] = pw_grp[nf - 1];
+      mg_grp[f] = mg_grp[nf - 1];
     }
     auto c1 = clock_type::now();
     t_stft += std::chrono::duration<double>(c1 - c0).count();
 
-    // melspectrogram: mel_basis (float32) . |X|^2, both frames of the pair per band
+    // melspectrogram: mel_basis (float32) . |X|^2, the group's frames per band
     for (int m = 0; m < cfg.n_mels; ++m) {
-      double acc[2];
-      mel_band2(im.mel_fb.row(m), pw_pair[0], pw_pair[nf - 1], im.mel_span[m].first, im.mel_span[m].second, acc);
+      double acc[kGroup];
+      mel_band4(im.mel_fb.row(m), pw_grp, im.mel_span[m].first, im.mel_span[m].second, acc);
       for (int f = 0; f < nf; ++f) F.mel(m, t0 + f) = static_cast<float>(acc[f]);
     }
     auto c2 = clock_type::now();
@@ -726,18 +735,12 @@ Features FeatureExtractor::compute(const float* y, std::size_t n_samples) {
     // spectral_rolloff: np.cumsum in float32 (sequential, as numpy), threshold
     // roll_percent * total in float32, first bin whose cumulative sum reaches it
     {
-      float* cum0 = im.scratch.data();
-      float* cum1 = cum0 + nb;
-      if (nf == 2) {
-        cumsum2(mg_pair[0], mg_pair[1], cum0, cum1, nb);
-      } else {
-        float acc = 0;
-        for (int k = 0; k < nb; ++k) cum0[k] = acc += mg_pair[0][k];
-      }
+      float* cum[kGroup];
+      for (int f = 0; f < kGroup; ++f) cum[f] = im.scratch.data() + static_cast<std::size_t>(f) * nb;
+      cumsum4(mg_grp, cum, nb);
       for (int f = 0; f < nf; ++f) {
-        const float* cum = f == 0 ? cum0 : cum1;
-        const float thr = static_cast<float>(cfg.rolloff) * cum[nb - 1];
-        const int kk = static_cast<int>(std::lower_bound(cum, cum + nb, thr) - cum);  // cum is non-decreasing
+        const float thr = static_cast<float>(cfg.rolloff) * cum[f][nb - 1];
+        const int kk = static_cast<int>(std::lower_bound(cum[f], cum[f] + nb, thr) - cum[f]);  // cum is non-decreasing
         F.spectral_rolloff(0, t0 + f) = static_cast<float>(im.freqs[std::min(kk, nb - 1)]);
       }
     }
@@ -745,8 +748,8 @@ Features FeatureExtractor::compute(const float* y, std::size_t n_samples) {
     for (int f = 0; f < nf; ++f) {
     const auto cf = clock_type::now();
     const int t = t0 + f;
-    const float* mg = mg_pair[f];
-    const float* pw = pw_pair[f];
+    const float* mg = mg_grp[f];
+    const float* pw = pw_grp[f];
     // spectral_centroid / bandwidth on magnitude, normalize(norm=1): S / sum(S) stored
     // float32; sums in float64 (numpy's are pairwise; the order only moves the last bits)
     double cen = 0, bw = 0;
