@@ -744,39 +744,38 @@ Features FeatureExtractor::compute(const float* y, std::size_t n_samples) {
         F.spectral_rolloff(0, t0 + f) = static_cast<float>(im.freqs[std::min(kk, nb - 1)]);
       }
     }
-    t_spec += since(c2);
     for (int f = 0; f < nf; ++f) {
-    const auto cf = clock_type::now();
-    const int t = t0 + f;
-    const float* mg = mg_grp[f];
-    const float* pw = pw_grp[f];
-    // spectral_centroid / bandwidth on magnitude, normalize(norm=1): S / sum(S) stored
-    // float32; sums in float64 (numpy's are pairwise; the order only moves the last bits)
-    double cen = 0, bw = 0;
-    centroid_bandwidth(mg, im.freqs.data(), nb, im.scratch.data(), &cen, &bw);
-    F.spectral_centroid(0, t) = static_cast<float>(cen);
-    F.spectral_bandwidth(0, t) = static_cast<float>(std::sqrt(bw));
-    // spectral_contrast: mean of the idx lowest / highest magnitudes of each band (float32)
-    for (int b = 0; b < nbands; ++b) {
-      const auto& band = im.bands[b];
-      const int cnt = band.last - band.first;
-      const int q = std::min(band.idx, cnt);
-      // q is small (<= 9 at the defaults): select the q lowest / highest instead of
-      // sorting the band (what np.sort + slice gives).
-      float* low = im.scratch.data();
-      float* high = low + q;
-      detail::select_extremes(mg + band.first, cnt, q, low, high, im.select_work);
-      float lo = 0, hi = 0;
-      for (int i = 0; i < q; ++i) lo += low[i];   // ascending, as numpy sums sortedr[:idx]
-      for (int i = 0; i < q; ++i) hi += high[i];  // ascending, as numpy sums sortedr[-idx:]
-      valley[static_cast<std::size_t>(b) * T + t] = lo / static_cast<float>(q);
-      peak[static_cast<std::size_t>(b) * T + t] = hi / static_cast<float>(q);
+      const int t = t0 + f;
+      const float* mg = mg_grp[f];
+      // spectral_centroid / bandwidth on magnitude, normalize(norm=1): S / sum(S) stored
+      // float32; sums in float64 (numpy's are pairwise; the order only moves the last bits)
+      double cen = 0, bw = 0;
+      centroid_bandwidth(mg, im.freqs.data(), nb, im.scratch.data(), &cen, &bw);
+      F.spectral_centroid(0, t) = static_cast<float>(cen);
+      F.spectral_bandwidth(0, t) = static_cast<float>(std::sqrt(bw));
+      // spectral_contrast: mean of the idx lowest / highest magnitudes of each band (float32)
+      for (int b = 0; b < nbands; ++b) {
+        const auto& band = im.bands[b];
+        const int cnt = band.last - band.first;
+        const int q = std::min(band.idx, cnt);
+        // q is small (<= 9 at the defaults): select the q lowest / highest instead of
+        // sorting the band (what np.sort + slice gives).
+        float* low = im.scratch.data();
+        float* high = low + q;
+        detail::select_extremes(mg + band.first, cnt, q, low, high, im.select_work);
+        float lo = 0, hi = 0;
+        for (int i = 0; i < q; ++i) lo += low[i];   // ascending, as numpy sums sortedr[:idx]
+        for (int i = 0; i < q; ++i) hi += high[i];  // ascending, as numpy sums sortedr[-idx:]
+        valley[static_cast<std::size_t>(b) * T + t] = lo / static_cast<float>(q);
+        peak[static_cast<std::size_t>(b) * T + t] = hi / static_cast<float>(q);
+      }
     }
     auto c3 = clock_type::now();
-    t_spec += std::chrono::duration<double>(c3 - cf).count();
+    t_spec += std::chrono::duration<double>(c3 - c2).count();
 
     // piptrack(S=power): local maxima of S*(S > 0.1*max) in [150, 4000) Hz
-    {
+    for (int f = 0; f < nf; ++f) {
+      const float* pw = pw_grp[f];
       const float mx = std::max(0.0f, max_of(pw, static_cast<std::size_t>(nb)));
       const float ref = 0.1f * mx;
       auto masked = [&](int k) { return pw[k] > ref ? pw[k] : 0.0f; };
@@ -794,7 +793,6 @@ Features FeatureExtractor::compute(const float* y, std::size_t n_samples) {
       }
     }
     t_pip += since(c3);
-    }
   }
   F.times.add("stft", t_stft);
   F.times.add("mel", t_mel);
