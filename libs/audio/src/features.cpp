@@ -19,6 +19,14 @@
 #include <immintrin.h>
 #endif
 
+// AVX2 + FMA clones with contraction of a*b+c into FMAs (GCC's optimize attribute; clang
+// contracts within an expression by default and ignores it).
+#if defined(__clang__)
+#define COVERGEN_FMA_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define COVERGEN_FMA_CLONES __attribute__((target_clones("arch=x86-64-v3", "default"), optimize("fp-contract=fast")))
+#endif
+
 namespace covergen::audio {
 
 double StageTimes::total() const {
@@ -130,8 +138,8 @@ Matrix build_mel_filterbank(double sr, int n_fft, int n_mels) {
 // (within 2 ulp of the scalar log10f; numpy's own SIMD log10, which librosa runs, is no
 // closer to either): ~13x faster than a libm call per value.
 #if defined(__x86_64__) && defined(__GLIBC__)
-extern "C" __m256 _ZGVdN8v_log10f(__m256);
-extern "C" __m256d _ZGVdN4v_log10(__m256d);
+extern "C" __attribute__((target("avx2"))) __m256 _ZGVdN8v_log10f(__m256);
+extern "C" __attribute__((target("avx2"))) __m256d _ZGVdN4v_log10(__m256d);
 __attribute__((target("avx2"))) void log10_inplace_avx2(float* s, std::size_t n) {
   std::size_t i = 0;
   for (; i + 8 <= n; i += 8) _mm256_storeu_ps(s + i, _ZGVdN8v_log10f(_mm256_loadu_ps(s + i)));
@@ -288,12 +296,10 @@ double sum_squares(const float* x, std::int64_t n) {
 // GCC vector extensions: 8 floats / ints, AVX in the avx2 clones, SSE pairs otherwise.
 typedef float v8f __attribute__((vector_size(32)));
 typedef std::int32_t v8i __attribute__((vector_size(32)));
-inline v8f load8(const float* p) {
-  v8f v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-inline bool any8(v8i m) {
+// (by reference: a 32-byte vector passed by value has a different ABI with and without
+// AVX, and these are called from both clones)
+inline void load8(v8f& v, const float* p) { std::memcpy(&v, p, sizeof(v)); }
+inline bool any8(const v8i& m) {
   std::uint64_t w[4];
   std::memcpy(w, &m, sizeof(w));
   return (w[0] | w[1] | w[2] | w[3]) != 0;
@@ -368,11 +374,15 @@ void select_extremes(const float* x, int n, int q, float* low, float* high, std:
     sorted_fallback(true);
     return;
   }
-  v8f mn0 = load8(x), mn1 = load8(x + 8);
+  v8f mn0, mn1;
+  load8(mn0, x);
+  load8(mn1, x + 8);
   v8f mx0 = mn0, mx1 = mn1;
   int i = L;
   for (; i + L <= n; i += L) {
-    const v8f a = load8(x + i), b = load8(x + i + 8);
+    v8f a, b;
+    load8(a, x + i);
+    load8(b, x + i + 8);
     mn0 = a < mn0 ? a : mn0;
     mn1 = b < mn1 ? b : mn1;
     mx0 = a > mx0 ? a : mx0;
@@ -400,8 +410,10 @@ void select_extremes(const float* x, int n, int q, float* low, float* high, std:
     int m = 0;
     int k = 0;
     for (; k + 8 <= n; k += 8) {
-      const v8f a = load8(x + k);
-      if (!any8(largest ? a >= tv : a <= tv)) continue;
+      v8f a;
+      load8(a, x + k);
+      const v8i hit = largest ? a >= tv : a <= tv;
+      if (!any8(hit)) continue;
       if (m > kRankMax - 8) return -1;  // too many: sort instead
       for (int j = 0; j < 8; ++j) {
         cand[m] = a[j];
@@ -557,8 +569,8 @@ struct FeatureExtractor::Impl {
   // transposed to [n_bins x 16] so each bin is two 8-float vectors; products are summed in
   // float32 (as librosa's sgemm does) over blocks of 128 bins, the block sums in float64.
   template <int F>
-  __attribute__((target_clones("arch=x86-64-v3", "default"), optimize("fp-contract=fast")))
-  static void accumulate_chroma(const float* wt16, const float* const* p, int nb, double (*acc)[16]) {
+  __attribute__((always_inline)) static inline void accumulate_chroma(const float* wt16, const float* const* p, int nb,
+                                                                      double (*acc)[16]) {
     for (int f = 0; f < F; ++f)
       for (int c = 0; c < 16; ++c) acc[f][c] = 0.0;
     for (int k0 = 0; k0 < nb; k0 += 128) {
@@ -566,7 +578,9 @@ struct FeatureExtractor::Impl {
       v8f lo[F], hi[F];
       for (int f = 0; f < F; ++f) lo[f] = hi[f] = v8f{};
       for (int k = k0; k < k1; ++k) {
-        const v8f w0 = load8(wt16 + static_cast<std::size_t>(k) * 16), w1 = load8(wt16 + static_cast<std::size_t>(k) * 16 + 8);
+        v8f w0, w1;
+        load8(w0, wt16 + static_cast<std::size_t>(k) * 16);
+        load8(w1, wt16 + static_cast<std::size_t>(k) * 16 + 8);
         for (int f = 0; f < F; ++f) {
           const float pk = p[f][k];
           const v8f v = {pk, pk, pk, pk, pk, pk, pk, pk};
@@ -581,6 +595,18 @@ struct FeatureExtractor::Impl {
         }
     }
   }
+  // The F = 4 and F = 1 instances, cloned for AVX2 + FMA (GCC contracts the products into
+  // FMAs there: fp-contract=fast). Multiversioned functions cannot be templates (clang).
+  COVERGEN_FMA_CLONES static void accumulate_chroma4(const float* wt16, const float* const* p, int nb, double (*acc)[16]) {
+    accumulate_chroma<4>(wt16, p, nb, acc);
+  }
+  COVERGEN_FMA_CLONES static void accumulate_chroma1(const float* wt16, const float* const* p, int nb, double (*acc)[16]) {
+    accumulate_chroma<1>(wt16, p, nb, acc);
+  }
+
+  // compute()'s body: declared here with its clones so that the first declaration carries
+  // them (clang requires it).
+  __attribute__((target_clones("arch=x86-64-v3", "default"))) Features run(const float* y, std::size_t n_samples);
 };
 
 FeatureExtractor::FeatureExtractor(FeatureConfig config) : impl_(std::make_unique<Impl>(config)) {}
@@ -661,11 +687,13 @@ double pitch_tuning(const std::vector<float>& frequencies, double resolution, in
   return edges[static_cast<std::size_t>(best)];
 }
 
+Features FeatureExtractor::compute(const float* y, std::size_t n_samples) { return impl_->run(y, n_samples); }
+
 // Cloned for x86-64-v3 (AVX2): the loops inlined here vectorise 4 doubles / 8 floats wide
 // instead of SSE2's 2 / 4 (no reassociation, so both clones compute the same values).
 __attribute__((target_clones("arch=x86-64-v3", "default")))
-Features FeatureExtractor::compute(const float* y, std::size_t n_samples) {
-  Impl& im = *impl_;
+Features FeatureExtractor::Impl::run(const float* y, std::size_t n_samples) {
+  Impl& im = *this;
   const FeatureConfig& cfg = im.cfg;
   if (n_samples == 0) throw InputError("features: empty signal (0 samples)");
   for (std::size_t i = 0; i < n_samples; ++i)
@@ -845,7 +873,7 @@ Features FeatureExtractor::compute(const float* y, std::size_t n_samples) {
     if (cache) {
       for (; t + kF <= T; t += kF) {
         for (int f = 0; f < kF; ++f) rows[f] = power_cache.data() + static_cast<std::size_t>(t + f) * nb;
-        Impl::accumulate_chroma<kF>(wt16.data(), rows, nb, acc);
+        Impl::accumulate_chroma4(wt16.data(), rows, nb, acc);
         for (int f = 0; f < kF; ++f) store(t + f, acc[f]);
       }
     }
@@ -856,7 +884,7 @@ Features FeatureExtractor::compute(const float* y, std::size_t n_samples) {
         im.stft_frame(y, n, t);
         rows[0] = im.pw.data();
       }
-      Impl::accumulate_chroma<1>(wt16.data(), rows, nb, acc);
+      Impl::accumulate_chroma1(wt16.data(), rows, nb, acc);
       store(t, acc[0]);
     }
   }

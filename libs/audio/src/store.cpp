@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -62,10 +63,21 @@ __attribute__((target("avx,f16c"))) void floats_to_halves_f16c(const float* in, 
   }
   for (; i < n; ++i) out[i] = float_to_half(in[i]);
 }
+// F16C and AVX with the OS saving the YMM registers (cpuid leaf 1, XCR0).
+bool cpu_has_f16c() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+  const bool avx = (c >> 28) & 1u, osxsave = (c >> 27) & 1u, f16c = (c >> 29) & 1u;
+  if (!(avx && osxsave && f16c)) return false;
+  unsigned lo = 0, hi = 0;
+  __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  return (lo & 6u) == 6u;  // XMM and YMM state enabled
+}
 #endif
 void floats_to_halves(const float* in, std::uint16_t* out, std::size_t n) {
 #if defined(__x86_64__)
-  if (__builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx")) return floats_to_halves_f16c(in, out, n);
+  static const bool f16c = cpu_has_f16c();
+  if (f16c) return floats_to_halves_f16c(in, out, n);
 #endif
   for (std::size_t i = 0; i < n; ++i) out[i] = float_to_half(in[i]);
 }
