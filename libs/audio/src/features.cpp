@@ -917,16 +917,24 @@ Features FeatureExtractor::Impl::run(const float* y, std::size_t n_samples) {
   {
     F.mfcc = Matrix(cfg.n_mfcc, T);
     const int N = cfg.n_mels;
-    std::vector<double> acc(static_cast<std::size_t>(T));
-    for (int k = 0; k < cfg.n_mfcc; ++k) {
+    // DCT-II (ortho) over the mel axis in float64, 64 frames at a time so that each dB
+    // value is read once (not once per coefficient); same sums in the same order.
+    constexpr int kTB = 64;
+    const int K = cfg.n_mfcc;
+    std::vector<double> acc(static_cast<std::size_t>(K) * kTB);
+    for (int t0 = 0; t0 < T; t0 += kTB) {
+      const int tn = std::min(kTB, T - t0);
       std::fill(acc.begin(), acc.end(), 0.0);
-      const double* d = im.dct.data() + static_cast<std::size_t>(k) * N;
       for (int m = 0; m < N; ++m) {
-        const float* row = mel_db.row(m);
-        const double c = d[m];
-        for (int t = 0; t < T; ++t) acc[t] += c * row[t];
+        const float* row = mel_db.row(m) + t0;
+        for (int k = 0; k < K; ++k) {
+          const double c = im.dct[static_cast<std::size_t>(k) * N + m];
+          double* a = acc.data() + static_cast<std::size_t>(k) * kTB;
+          for (int t = 0; t < tn; ++t) a[t] += c * row[t];
+        }
       }
-      for (int t = 0; t < T; ++t) F.mfcc(k, t) = static_cast<float>(acc[t]);
+      for (int k = 0; k < K; ++k)
+        for (int t = 0; t < tn; ++t) F.mfcc(k, t0 + t) = static_cast<float>(acc[static_cast<std::size_t>(k) * kTB + t]);
     }
     // power_to_db(mel, ref=np.max, top_db), derived from the ref=1 dB values: where those
     // are unclipped this is librosa's value exactly; clipped bins land on the floor.
