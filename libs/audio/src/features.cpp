@@ -327,6 +327,24 @@ inline void sort_by_rank(const float* c, int m, float* out) {
   }
 }
 
+// Batcher's odd-even merge sort for 16 values: 63 comparators (checked over all 2^16 0-1
+// inputs), branch-free min/max with the values in registers once unrolled.
+constexpr unsigned char kSort16[63][2] = {
+    {0, 1},   {2, 3},   {0, 2},   {1, 3},   {1, 2},   {4, 5},   {6, 7},   {4, 6},   {5, 7},  {5, 6},  {0, 4},
+    {2, 6},   {2, 4},   {1, 5},   {3, 7},   {3, 5},   {1, 2},   {3, 4},   {5, 6},   {8, 9},  {10, 11}, {8, 10},
+    {9, 11},  {9, 10},  {12, 13}, {14, 15}, {12, 14}, {13, 15}, {13, 14}, {8, 12},  {10, 14}, {10, 12}, {9, 13},
+    {11, 15}, {11, 13}, {9, 10},  {11, 12}, {13, 14}, {0, 8},   {4, 12},  {4, 8},   {2, 10}, {6, 14}, {6, 10},
+    {2, 4},   {6, 8},   {10, 12}, {1, 9},   {5, 13},  {5, 9},   {3, 11},  {7, 15},  {7, 11}, {3, 5},  {7, 9},
+    {11, 13}, {1, 2},   {3, 4},   {5, 6},   {7, 8},   {9, 10},  {11, 12}, {13, 14}};
+inline void sort16(float* v) {
+#pragma GCC unroll 63
+  for (int i = 0; i < 63; ++i) {
+    const float a = v[kSort16[i][0]], b = v[kSort16[i][1]];
+    v[kSort16[i][0]] = a < b ? a : b;
+    v[kSort16[i][1]] = a < b ? b : a;
+  }
+}
+
 // The q smallest values of x[0..n) into low[0..q) and the q largest into high[0..q),
 // both ascending (q <= n); what np.sort(band)[:q] and [-q:] give. The multiset of the q
 // extremes is unique, so any exact selection gives librosa's sums.
@@ -397,10 +415,9 @@ void select_extremes(const float* x, int n, int q, float* low, float* high, std:
     mn[l] = std::min(mn[l], x[i + l]);
     mx[l] = std::max(mx[l], x[i + l]);
   }
-  sort_by_rank(mn, L, sorted);
-  const float lo_t = sorted[q - 1];
-  sort_by_rank(mx, L, sorted);
-  const float hi_t = sorted[L - q];
+  sort16(mn);
+  sort16(mx);
+  const float lo_t = mn[q - 1], hi_t = mx[L - q];
   float cand[kRankMax + 8];
   // the values <= lo_t (>= hi_t): whole blocks of 8 are skipped by one test, the others
   // compressed without a branch per value
