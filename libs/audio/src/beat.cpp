@@ -64,13 +64,19 @@ double estimate_tempo(const std::vector<float>& env, const FeatureConfig& cfg) {
     }
     if (!nonzero) continue;  // autocorrelation 0, normalize leaves it 0
     fft.forward(buf.p, spec.p);  // the zero tail stays: an out-of-place r2c keeps its input
-    double full = 0;  // sum of |X|^2 over all nfft bins (the upper half mirrors the lower)
-    for (int k = 0; k <= nfft / 2; ++k) {
+    // sum of |X|^2 over all nfft bins (the upper half mirrors the lower), in four
+    // independent partial sums
+    const int half_n = nfft / 2;
+    double f4[4] = {0, 0, 0, 0};
+    for (int k = 0; k <= half_n; ++k) {
       const double re = spec[k][0], im = spec[k][1];
-      const double p = re * re + im * im;
-      spec[k][0] = p;
-      full += (k == 0 || k == nfft / 2) ? p : 2.0 * p;
+      spec[k][0] = re * re + im * im;
     }
+    int k = 1;
+    for (; k + 4 <= half_n; k += 4)
+      for (int l = 0; l < 4; ++l) f4[l] += spec[k + l][0];
+    for (; k < half_n; ++k) f4[0] += spec[k][0];
+    const double full = spec[0][0] + spec[half_n][0] + 2.0 * ((f4[0] + f4[1]) + (f4[2] + f4[3]));
     // normalize(norm=inf): by the maximum |autocorrelation| = lag 0 = full / nfft;
     // a frame whose maximum is below the smallest normal stays unscaled
     double norm = full / nfft;

@@ -713,8 +713,12 @@ Features FeatureExtractor::Impl::run(const float* y, std::size_t n_samples) {
   Impl& im = *this;
   const FeatureConfig& cfg = im.cfg;
   if (n_samples == 0) throw InputError("features: empty signal (0 samples)");
-  for (std::size_t i = 0; i < n_samples; ++i)
-    if (!std::isfinite(y[i])) throw InputError("features: signal has NaN/Inf at sample " + std::to_string(i));
+  {
+    int ok = 1;  // one branch-free pass (NaN fails the comparison, Inf exceeds FLT_MAX)
+    for (std::size_t i = 0; i < n_samples; ++i) ok &= std::abs(y[i]) <= std::numeric_limits<float>::max();
+    for (std::size_t i = 0; !ok && i < n_samples; ++i)
+      if (!std::isfinite(y[i])) throw InputError("features: signal has NaN/Inf at sample " + std::to_string(i));
+  }
 
   const auto t_all = clock_type::now();
   const std::int64_t n = static_cast<std::int64_t>(n_samples);
