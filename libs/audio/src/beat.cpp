@@ -72,17 +72,17 @@ double estimate_tempo(const std::vector<float>& env, const FeatureConfig& cfg) {
       const double re = spec[k][0], im = spec[k][1];
       spec[k][0] = re * re + im * im;
     }
-    int k = 1;
-    for (; k + 4 <= half_n; k += 4)
-      for (int l = 0; l < 4; ++l) f4[l] += spec[k + l][0];
-    for (; k < half_n; ++k) f4[0] += spec[k][0];
+    int j = 1;
+    for (; j + 4 <= half_n; j += 4)
+      for (int l = 0; l < 4; ++l) f4[l] += spec[j + l][0];
+    for (; j < half_n; ++j) f4[0] += spec[j][0];
     const double full = spec[0][0] + spec[half_n][0] + 2.0 * ((f4[0] + f4[1]) + (f4[2] + f4[3]));
     // normalize(norm=inf): by the maximum |autocorrelation| = lag 0 = full / nfft;
     // a frame whose maximum is below the smallest normal stays unscaled
     double norm = full / nfft;
     if (norm < std::numeric_limits<double>::min()) norm = 1.0;
     const double scale = 1.0 / (norm * nfft);
-    for (int k = 0; k <= nfft / 2; ++k) acc[k] += spec[k][0] * scale;
+    for (int k = 0; k <= half_n; ++k) acc[k] += spec[k][0] * scale;
   }
   for (int k = 0; k <= nfft / 2; ++k) {
     spec[k][0] = acc[k];

@@ -1,6 +1,7 @@
 #include "covergen/audio/decoder.hpp"
 
 #include "covergen/errors.hpp"
+#include "finite.hpp"
 #include "mp3_frames.hpp"
 
 #include <mpg123.h>
@@ -144,21 +145,21 @@ void read_all(const fs::path& path, std::vector<unsigned char>& out) {
   out.resize(got);
 }
 
-// Whether every sample is finite (NaN fails the comparison, Inf exceeds FLT_MAX); no branch
-// per sample.
-__attribute__((target_clones("arch=x86-64-v3", "default")))
-bool all_finite(const float* x, std::size_t n) {
-  int ok = 1;
-  for (std::size_t i = 0; i < n; ++i) ok &= std::abs(x[i]) <= std::numeric_limits<float>::max();
-  return ok != 0;
-}
-
 void mpg123_init_once() {
   static std::once_flag once;
   std::call_once(once, [] { mpg123_init(); });
 }
 
 }  // namespace
+
+namespace detail {
+__attribute__((target_clones("arch=x86-64-v3", "default")))
+bool all_finite(const float* x, std::size_t n) {
+  int ok = 1;
+  for (std::size_t i = 0; i < n; ++i) ok &= std::abs(x[i]) <= std::numeric_limits<float>::max();
+  return ok != 0;
+}
+}  // namespace detail
 
 AudioDecoder::AudioDecoder(DecodeOptions options) : options_(options) {
   if (options_.block_frames == 0) options_.block_frames = 65536;
@@ -217,7 +218,7 @@ AudioInfo AudioDecoder::decode(const fs::path& path, const MonoSink& sink, const
     float* mono = mono_buf.data();
     if (ch == 1) {
       // already mono: hand the block on as it is unless a sample needs replacing
-      if (all_finite(src, n)) {
+      if (detail::all_finite(src, n)) {
         sink(src, n);
         delivered += static_cast<std::int64_t>(n);
         return !(limit >= 0 && delivered >= limit);
@@ -236,7 +237,7 @@ AudioInfo AudioDecoder::decode(const fs::path& path, const MonoSink& sink, const
       }
     }
     // one branch-free scan; the per-sample pass only when something is not finite
-    const bool finite = all_finite(mono, n);
+    const bool finite = detail::all_finite(mono, n);
     for (std::size_t i = 0; !finite && i < n; ++i) {
       if (!std::isfinite(mono[i])) {
         if (options_.nonfinite == NonFinitePolicy::reject) {

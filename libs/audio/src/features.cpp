@@ -7,6 +7,7 @@
 #include "covergen/errors.hpp"
 #include "extremes.hpp"
 #include "fft.hpp"
+#include "finite.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -134,9 +135,9 @@ Matrix build_mel_filterbank(double sr, int n_fft, int n_mels) {
   return w;
 }
 
-// log10 of n floats (doubles) in place. On x86-64 with AVX2, glibc's libmvec does eight (four) at a time
-// (within 2 ulp of the scalar log10f; numpy's own SIMD log10, which librosa runs, is no
-// closer to either): ~13x faster than a libm call per value.
+// log10 of n floats (doubles) in place. On x86-64 with AVX2, glibc's libmvec does eight
+// (four) at a time (within 2 ulp of the scalar log10f; numpy's own SIMD log10, which
+// librosa runs, is no closer to either): ~13x faster than a libm call per value.
 #if defined(__x86_64__) && defined(__GLIBC__)
 extern "C" __attribute__((target("avx2"))) __m256 _ZGVdN8v_log10f(__m256);
 extern "C" __attribute__((target("avx2"))) __m256d _ZGVdN4v_log10(__m256d);
@@ -186,8 +187,11 @@ void power_to_db_inplace(float* s, std::size_t n, float ref_db, double top_db) {
 
 }  // namespace
 
+// GCC vector extensions: AVX in the x86-64-v3 / avx2 clones, SSE pairs otherwise.
 typedef float v4f __attribute__((vector_size(16)));
 typedef double v4d __attribute__((vector_size(32)));
+typedef float v8f __attribute__((vector_size(32)));
+typedef std::int32_t v8i __attribute__((vector_size(32)));
 
 // One mel band's dot product w[first, last) . p for four power frames, in float64 with
 // four partial sums each (librosa's float32 sgemm is less exact than either order).
@@ -301,9 +305,6 @@ double sum_squares(const float* x, std::int64_t n) {
   return (a0 + a1) + (a2 + a3);
 }
 
-// GCC vector extensions: 8 floats / ints, AVX in the avx2 clones, SSE pairs otherwise.
-typedef float v8f __attribute__((vector_size(32)));
-typedef std::int32_t v8i __attribute__((vector_size(32)));
 // (by reference: a 32-byte vector passed by value has a different ABI with and without
 // AVX, and these are called from both clones)
 inline void load8(v8f& v, const float* p) { std::memcpy(&v, p, sizeof(v)); }
@@ -555,7 +556,7 @@ struct FeatureExtractor::Impl {
     pip_lo = std::max(pip_lo, 1);
     pip_hi = std::min(pip_hi, n_bins - 2);
     mag.resize(4 * static_cast<std::size_t>(n_bins));  // pass A works on four frames at a time
-    pw.resize(static_cast<std::size_t>(n_bins));
+    pw.resize(4 * static_cast<std::size_t>(n_bins));  // pass A's |X|^2 when there is no cache
     scratch.resize(4 * static_cast<std::size_t>(n_bins));
     select_work.reserve(2 * static_cast<std::size_t>(n_bins));
   }
@@ -721,12 +722,9 @@ Features FeatureExtractor::Impl::run(const float* y, std::size_t n_samples) {
   Impl& im = *this;
   const FeatureConfig& cfg = im.cfg;
   if (n_samples == 0) throw InputError("features: empty signal (0 samples)");
-  {
-    int ok = 1;  // one branch-free pass (NaN fails the comparison, Inf exceeds FLT_MAX)
-    for (std::size_t i = 0; i < n_samples; ++i) ok &= std::abs(y[i]) <= std::numeric_limits<float>::max();
-    for (std::size_t i = 0; !ok && i < n_samples; ++i)
+  if (!detail::all_finite(y, n_samples))
+    for (std::size_t i = 0; i < n_samples; ++i)
       if (!std::isfinite(y[i])) throw InputError("features: signal has NaN/Inf at sample " + std::to_string(i));
-  }
 
   const auto t_all = clock_type::now();
   const std::int64_t n = static_cast<std::int64_t>(n_samples);
@@ -760,15 +758,13 @@ Features FeatureExtractor::Impl::run(const float* y, std::size_t n_samples) {
   constexpr int kGroup = 4;
   float* pw_grp[kGroup];
   const float* mg_grp[kGroup];
-  std::vector<float>& pw_spare = im.pw;
-  if (pw_spare.size() < kGroup * static_cast<std::size_t>(nb)) pw_spare.resize(kGroup * static_cast<std::size_t>(nb));
   for (int t0 = 0; t0 < T; t0 += kGroup) {
     const int nf = std::min(kGroup, T - t0);
     auto c0 = clock_type::now();
     for (int f = 0; f < nf; ++f) {
       const int t = t0 + f;
       // |X|^2 goes straight into the chroma pass's cache when there is one
-      pw_grp[f] = cache ? power_cache.data() + static_cast<std::size_t>(t) * nb : pw_spare.data() + static_cast<std::size_t>(f) * nb;
+      pw_grp[f] = cache ? power_cache.data() + static_cast<std::size_t>(t) * nb : im.pw.data() + static_cast<std::size_t>(f) * nb;
       float* mg = im.mag.data() + static_cast<std::size_t>(f) * nb;
       im.stft_frame(y, n, t, pw_grp[f], mg);
       mg_grp[f] = mg;

@@ -2,10 +2,11 @@
 // opus, mp3). MPEG audio that libsndfile recognises is decoded with libmpg123
 // directly, with libsndfile's own mpg123 settings (float, gapless): the same
 // samples bit for bit, without libsndfile's unbuffered per-frame reads and copy
-// (~25% faster); DecodeOptions::mp3_mono_mix trades the last bit for ~15% more. Files are read in blocks until EOF: SF_INFO.frames is only an
-// estimate for mp3 without a LAME/Xing tag. Channels are averaged (librosa's
-// to_mono) block by block, so a long multichannel file never sits in memory
-// at its native rate and channel count.
+// (~25% faster); DecodeOptions::mp3_mono_mix trades the last bit for ~15% more.
+// Files are read in blocks until EOF: SF_INFO.frames is only an estimate for mp3
+// without a LAME/Xing tag. Channels are averaged (librosa's to_mono) block by
+// block, so a long multichannel file never sits in memory at its native rate and
+// channel count.
 #pragma once
 
 #include <cstdint>
