@@ -91,6 +91,18 @@ std::string slurp(const fs::path& p) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+// A readable GIF with `frames` images, `width` pixels wide.
+void check_gif(const fs::path& path, int frames, int width) {
+  INFO(path.string());
+  int err = 0;
+  GifFileType* g = DGifOpenFileName(path.c_str(), &err);
+  REQUIRE(g != nullptr);
+  REQUIRE(DGifSlurp(g) == GIF_OK);
+  CHECK(g->ImageCount == frames);
+  CHECK(g->SWidth == width);
+  DGifCloseFile(g, &err);
+}
+
 }  // namespace
 
 TEST_CASE("torchscript: bad TorchScript files are input errors naming the file", "[latent][export]") {
@@ -264,13 +276,7 @@ TEST_CASE("frame writers: PNG frames exact, MP4 and GIF readable with the right 
   const double mae = (t - ends[0].to(at::kDouble)).abs().mean().item<double>();
   CHECK(mae < 12.0);
   // GIF: a GIF89a with 12 images
-  int err = 0;
-  GifFileType* g = DGifOpenFileName((dir / "v.gif").c_str(), &err);
-  REQUIRE(g != nullptr);
-  REQUIRE(DGifSlurp(g) == GIF_OK);
-  CHECK(g->ImageCount == frames);
-  CHECK(g->SWidth == 64);
-  DGifCloseFile(g, &err);
+  check_gif(dir / "v.gif", frames, 64);
   // no temporary left behind
   for (const auto& e : fs::directory_iterator(dir)) CHECK(e.path().filename().string().find(".partial-") == std::string::npos);
   CHECK_THROWS_AS(latent::FrameWriter((dir / "v.webm").string(), 10.0), InputError);
@@ -314,13 +320,7 @@ TEST_CASE("interpolate command: a StyleGAN walk in W, frame count and frame cont
   CHECK((gen->generate(zmid, {}) - ws->synthesize(w.narrow(0, 0, 1).lerp(w.narrow(0, 1, 1), 0.5))).abs().max().item<double>() > 1e-3);
   // GIF: 7 images at the requested size
   REQUIRE(run_cli(common + " --size 64 --out " + (dir / "walk.gif").string(), dir / "gif.txt") == 0);
-  int err = 0;
-  GifFileType* g = DGifOpenFileName((dir / "walk.gif").c_str(), &err);
-  REQUIRE(g != nullptr);
-  REQUIRE(DGifSlurp(g) == GIF_OK);
-  CHECK(g->ImageCount == frames);
-  CHECK(g->SWidth == 64);
-  DGifCloseFile(g, &err);
+  check_gif(dir / "walk.gif", frames, 64);
 }
 
 TEST_CASE("mapper: unit covariance, Gaussian marginals, passes MMD against N(0, I), keeps distance ranks", "[latent][mapper]") {
