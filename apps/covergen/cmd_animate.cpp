@@ -12,7 +12,7 @@
 #include <covergen/audio/load.hpp>
 #include <covergen/device.hpp>
 #include <covergen/errors.hpp>
-#include <covergen/latent/load.hpp>
+#include <covergen/generate/generator.hpp>
 #include <covergen/latent/paths.hpp>
 #include <covergen/latent/video.hpp>
 #include <covergen/plugin_registry.hpp>
@@ -53,7 +53,7 @@ void run(const AnimateCli& o) {
   const auto device = covergen::parse_device(o.device);
   auto registry = covergen::cli::make_registry();
   std::string meta_text;
-  auto gen = covergen::latent::load_generator(o.model, registry, &meta_text);
+  auto gen = covergen::generate::load_generator(o.model, registry, &meta_text);
   gen->to(device);
   const json cond = json::parse(meta_text).value("condition", json::object());
   covergen::cli::TrackLatents tl(*gen, o.model, cond.dump(), o.mapper, registry);

@@ -14,7 +14,7 @@
 #include <covergen/audio/batch.hpp>
 #include <covergen/audio/load.hpp>
 #include <covergen/audio/summary.hpp>
-#include <covergen/engine/encoder_condition.hpp>
+#include <covergen/generate/condition.hpp>
 #include <covergen/data/dataset.hpp>
 #include <covergen/device.hpp>
 #include <covergen/encoders/evaluate.hpp>
@@ -397,7 +397,7 @@ void run_encode(const EncodeCli& o) {
     } catch (const covergen::InputError& err) {  // e.g. NaN samples: name the file
       throw covergen::InputError(path, err.what());
     }
-    auto x = covergen::engine::encoder_input_from_features(f, e->input_kind());
+    auto x = covergen::generate::encoder_input_from_features(f, e->input_kind());
     const double feat_s = seconds_since(t1);
     const auto t2 = Clock::now();
     auto v = e->encode(x).to(at::kCPU, at::kFloat).contiguous();

@@ -10,7 +10,6 @@
 //    covers give the reference a perfect generator would reach;
 //  - diversity, memorisation, attribute <-> pixel-statistic rank correlations and
 //    k-means colour clusters with their genre purity.
-#include "audio_conditions.hpp"
 #include "cli.hpp"
 #include "evaluation.hpp"
 
@@ -18,7 +17,6 @@
 #include <covergen/data/dataset.hpp>
 #include <covergen/data/image_cache.hpp>
 #include <covergen/device.hpp>
-#include <covergen/engine/trainer.hpp>
 #include <covergen/errors.hpp>
 #include <covergen/eval/cover_classifier.hpp>
 #include <covergen/eval/distribution.hpp>
@@ -26,6 +24,9 @@
 #include <covergen/eval/image_stats.hpp>
 #include <covergen/eval/maps.hpp>
 #include <covergen/eval/tsne.hpp>
+#include <covergen/generate/condition.hpp>
+#include <covergen/generate/generator.hpp>
+#include <covergen/image.hpp>
 #include <covergen/plugin_registry.hpp>
 
 #include <ATen/ATen.h>
@@ -58,9 +59,8 @@ at::Tensor real_bytes(const data::CoverCache& cache, const std::vector<std::size
   return out;
 }
 at::Tensor to_unit(const at::Tensor& bytes) { return bytes.to(at::kFloat).div(127.5).sub(1.0); }
-at::Tensor to_bytes(const at::Tensor& unit) {
-  return unit.add(1.0).mul(127.5).round().clamp(0, 255).to(at::kByte).contiguous();
-}
+// Generated covers in [-1, 1] as uint8 [N, 3, S, S], through the one 8-bit conversion.
+at::Tensor to_bytes(const at::Tensor& unit) { return covergen::to_rgb8(unit).permute({0, 3, 1, 2}).contiguous(); }
 
 std::vector<int> genres_of(const data::Dataset& ds, const std::vector<std::size_t>& idx) {
   std::vector<int> l;
@@ -68,59 +68,6 @@ std::vector<int> genres_of(const data::Dataset& ds, const std::vector<std::size_
   return l;
 }
 at::Tensor as_tensor(const std::vector<int>& v) { return at::tensor(std::vector<std::int64_t>(v.begin(), v.end())); }
-
-// The condition vectors the run's generator expects for dataset tracks `idx`.
-at::Tensor track_conditions(const json& cond, const data::Dataset& ds, const std::vector<std::size_t>& idx,
-                            int threads) {
-  const std::string mode = cond.value("mode", "none");
-  const auto n = static_cast<std::int64_t>(idx.size());
-  if (mode == "genre") {
-    const auto names = cond.at("names").get<std::vector<std::string>>();
-    auto c = at::zeros({n, static_cast<std::int64_t>(names.size())});
-    for (std::int64_t i = 0; i < n; ++i) {
-      const auto& g = ds.genres()[static_cast<std::size_t>(ds.tracks()[idx[i]].genre)];
-      auto it = std::find(names.begin(), names.end(), g);
-      if (it == names.end()) throw covergen::InputError("genre '" + g + "' of the dataset is unknown to the model");
-      c[i][it - names.begin()] = 1.0;
-    }
-    return c;
-  }
-  if (mode == "attributes" || mode == "audio") {
-    const auto names = cond.at("names").get<std::vector<std::string>>();
-    at::Tensor raw;
-    if (mode == "audio") {
-      std::vector<fs::path> files;
-      for (auto i : idx) files.push_back(ds.tracks()[i].audio);
-      raw = audio_summary_values(files, names, threads);
-    } else {
-      raw = at::zeros({n, static_cast<std::int64_t>(names.size())}, at::kDouble);
-      for (std::size_t j = 0; j < names.size(); ++j) {
-        auto col = ds.attribute_index(names[j]);
-        for (std::int64_t i = 0; i < n; ++i) raw[i][static_cast<std::int64_t>(j)] = ds.tracks()[idx[i]].attributes[col];
-      }
-    }
-    auto mean = at::tensor(cond.at("mean").get<std::vector<double>>(), at::kDouble);
-    auto stdv = at::tensor(cond.at("std").get<std::vector<double>>(), at::kDouble);
-    return ((raw - mean) / stdv).to(at::kFloat);
-  }
-  throw covergen::InputError("the model's condition mode '" + mode +
-                             "' has no per-track condition; evaluation needs a conditional model");
-}
-
-// `per_track` covers for each condition row, as float [-1, 1] [per_track * N, 3, S, S]
-// (copy k of row i at k * N + i).
-at::Tensor generate_covers(covergen::ConditionalGenerator& gen, const at::Tensor& conds, std::int64_t per_track,
-                           std::uint64_t seed, c10::Device device) {
-  auto rng = at::make_generator<at::CPUGeneratorImpl>(seed);
-  std::vector<at::Tensor> out;
-  for (std::int64_t k = 0; k < per_track; ++k)
-    for (std::int64_t s = 0; s < conds.size(0); s += 256) {
-      const std::int64_t b = std::min<std::int64_t>(256, conds.size(0) - s);
-      auto z = at::randn({b, gen.latent_dim()}, rng).to(device);
-      out.push_back(gen.generate(z, conds.narrow(0, s, b).to(device)).cpu().clamp(-1, 1));
-    }
-  return at::cat(out);
-}
 
 template <class T>
 std::vector<T> repeat(const std::vector<T>& v, std::int64_t times) {
@@ -205,7 +152,7 @@ json evaluate_run(const EvaluationOptions& o, const CommonOptions& common, Evalu
   if (o.per_track < 1) throw InputError("-n must be at least 1");
   auto registry = make_registry();
   std::string meta_text;
-  auto gen = covergen::engine::load_generator(o.run, registry, &meta_text);
+  auto gen = covergen::generate::load_generator(o.run, registry, &meta_text);
   gen->to(device);
   json meta = json::parse(meta_text);
   json cond = meta.value("condition", json::object());
@@ -246,10 +193,12 @@ json evaluate_run(const EvaluationOptions& o, const CommonOptions& common, Evalu
   // Generated covers: own conditions, then shuffled among the test tracks.
   log(common, "covergen: generating " + std::to_string(o.per_track * static_cast<std::int64_t>(test.size())) +
                   " covers for the test tracks (and as many with shuffled conditions)");
-  auto conds = track_conditions(cond, ds, test, o.threads);
-  const auto gen_unit = generate_covers(*gen, conds, o.per_track, o.seed + 1, device);
+  const covergen::generate::RunCondition run_condition(o.run, cond.dump(), gen->condition_dim(), registry);
+  auto conds = run_condition.for_dataset(ds, test, o.threads);
+  const auto gen_unit = covergen::generate::generate_for_conditions(*gen, conds, o.per_track, o.seed + 1, device);
   auto perm = at::randperm(conds.size(0), at::make_generator<at::CPUGeneratorImpl>(o.seed + 2));
-  const auto shuf_unit = generate_covers(*gen, conds.index_select(0, perm), o.per_track, o.seed + 1, device);
+  const auto shuf_unit =
+      covergen::generate::generate_for_conditions(*gen, conds.index_select(0, perm), o.per_track, o.seed + 1, device);
   const auto gen_l = repeat(test_l, o.per_track);
   const auto gen_tracks = repeat(test, o.per_track);
   const auto gen_bytes = to_bytes(gen_unit);
@@ -459,7 +408,7 @@ json evaluate_run(const EvaluationOptions& o, const CommonOptions& common, Evalu
         std::vector<fs::path> files;
         for (auto i : tracks) files.push_back(ds.tracks()[i].audio);
         const auto names = covergen::audio::summary_names();
-        desc = audio_summary_values(files, names, o.threads);
+        desc = covergen::generate::audio_summary_values(files, names, o.threads);
         pictures->music_description = "the audio summary vector (" + std::to_string(names.size()) +
                                       " features measured from the sound, standardised)";
       } else if (music == "attributes") {

@@ -5,10 +5,9 @@
 // (docs/latent.md).
 #include "cli.hpp"
 
-#include <covergen/engine/trainer.hpp>
 #include <covergen/errors.hpp>
 #include <covergen/latent/export.hpp>
-#include <covergen/latent/load.hpp>
+#include <covergen/generate/generator.hpp>
 #include <covergen/plugin_registry.hpp>
 
 #include <nlohmann/json.hpp>
@@ -25,12 +24,12 @@ struct ExportCliOptions {
 
 void run(const ExportCliOptions& o) {
   if (!(o.truncation >= 0.0 && o.truncation <= 1.0)) throw covergen::InputError("--truncation must be in [0, 1]");
-  if (covergen::latent::is_torchscript_file(o.model))
+  if (covergen::generate::is_torchscript_file(o.model))
     throw covergen::InputError(o.model, "is already a TorchScript file; export takes a run folder, generator.cvgn "
                                         "or checkpoint.cvgn from covergen train");
   auto registry = covergen::cli::make_registry();
   std::string meta_text;
-  auto gen = covergen::engine::load_generator(o.model, registry, &meta_text);
+  auto gen = covergen::generate::load_generator(o.model, registry, &meta_text);
   covergen::latent::ExportOptions eo;
   eo.truncation = o.truncation;
   const auto report = covergen::latent::export_torchscript(*gen, meta_text, o.out, eo);

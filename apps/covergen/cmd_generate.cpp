@@ -3,18 +3,15 @@
 // Loads a trained generator, builds one condition per request (a genre, a set of
 // attribute values, or a track through the run's encoder), writes n PNG covers per
 // request, a grid per request, and index.html, a gallery of everything written.
-#include "audio_conditions.hpp"
-#include "encoder_conditions.hpp"
 #include "cli.hpp"
 #include "track_latents.hpp"
 
 #include <covergen/atomic_file.hpp>
 #include <covergen/device.hpp>
-#include <covergen/engine/encoder_condition.hpp>
-#include <covergen/engine/trainer.hpp>
 #include <covergen/errors.hpp>
-#include <covergen/latent/load.hpp>
-#include <covergen/model_file.hpp>
+#include <covergen/generate/condition.hpp>
+#include <covergen/generate/generator.hpp>
+#include <covergen/image.hpp>
 #include <covergen/plugin_registry.hpp>
 
 #include <ATen/ATen.h>
@@ -74,42 +71,12 @@ std::string html_escape(const std::string& s) {
   return o;
 }
 
-// Parses "k=v,k=v" against the run's attribute names and standardises with the
-// training statistics; unspecified attributes take the training mean (0).
-at::Tensor attribute_condition(const std::string& spec, const json& cond) {
-  const auto names = cond.at("names").get<std::vector<std::string>>();
-  const auto mean = cond.at("mean").get<std::vector<double>>();
-  const auto stdv = cond.at("std").get<std::vector<double>>();
-  auto c = at::zeros({static_cast<std::int64_t>(names.size())});
-  std::stringstream ss(spec);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    auto eq = item.find('=');
-    if (eq == std::string::npos) throw covergen::InputError("--attributes " + spec + ": expected name=value pairs");
-    std::string k = item.substr(0, eq), v = item.substr(eq + 1);
-    auto it = std::find(names.begin(), names.end(), k);
-    if (it == names.end()) {
-      std::string all;
-      for (const auto& nme : names) all += (all.empty() ? "" : ", ") + nme;
-      throw covergen::InputError("--attributes: this model has no attribute '" + k + "' (it has " + all + ")");
-    }
-    double value;
-    try {
-      std::size_t used = 0;
-      value = std::stod(v, &used);
-      if (used != v.size() || !std::isfinite(value)) throw std::invalid_argument(v);
-    } catch (const std::exception&) {
-      throw covergen::InputError("--attributes: '" + v + "' is not a number (attribute " + k + ")");
-    }
-    auto i = static_cast<std::size_t>(it - names.begin());
-    c[static_cast<std::int64_t>(i)] = (value - mean[i]) / (stdv[i] > 0 ? stdv[i] : 1.0);
-  }
-  return c;
-}
-
-std::vector<Request> build_requests(const GenerateCliOptions& o, const json& cond, std::int64_t condition_dim) {
-  const std::string mode = cond.value("mode", condition_dim == 0 ? "none" : "unknown");
+// One request per genre, attribute set or track, with the run's condition for it
+// (libs/generate computes every condition; this checks which inputs fit the run).
+std::vector<Request> build_requests(const GenerateCliOptions& o, const covergen::generate::RunCondition& cond) {
+  const std::string& mode = cond.mode();
   std::vector<Request> reqs;
+  const std::string names_json = json(cond.names()).dump();
   if (mode == "none") {
     if (!o.tracks.empty() || !o.genres.empty() || !o.attributes.empty())
       throw covergen::InputError(o.model + ": this model is unconditional; give no tracks, --genre or --attributes");
@@ -119,54 +86,31 @@ std::vector<Request> build_requests(const GenerateCliOptions& o, const json& con
   if (mode == "genre") {
     if (!o.tracks.empty())
       throw covergen::InputError(o.model + ": this model is conditioned on genre, not on tracks; use --genre NAME (" +
-                                 "one of: " + cond.at("names").dump() + ")");
-    const auto names = cond.at("names").get<std::vector<std::string>>();
-    std::vector<std::string> wanted = o.genres.empty() ? names : o.genres;
-    for (const auto& g : wanted) {
-      auto it = std::find(names.begin(), names.end(), g);
-      if (it == names.end())
-        throw covergen::InputError("--genre " + g + ": unknown genre; this model knows " + cond.at("names").dump());
-      auto c = at::zeros({static_cast<std::int64_t>(names.size())});
-      c[it - names.begin()] = 1.0;
-      reqs.push_back({"genre " + g, slugify(g), c});
-    }
+                                 "one of: " + names_json + ")");
+    const std::vector<std::string> wanted = o.genres.empty() ? cond.names() : o.genres;
+    const auto c = cond.for_genres(wanted);
+    for (std::size_t i = 0; i < wanted.size(); ++i)
+      reqs.push_back({"genre " + wanted[i], slugify(wanted[i]), c[static_cast<std::int64_t>(i)]});
     return reqs;
   }
   if (mode == "attributes") {
     if (!o.tracks.empty() || !o.genres.empty())
-      throw covergen::InputError(o.model + ": this model is conditioned on attributes " + cond.at("names").dump() +
+      throw covergen::InputError(o.model + ": this model is conditioned on attributes " + names_json +
                                  "; use --attributes name=value,...");
     if (o.attributes.empty()) throw covergen::InputError(o.model + ": give --attributes name=value,...");
-    for (const auto& a : o.attributes) reqs.push_back({a, slugify(a), attribute_condition(a, cond)});
+    for (const auto& a : o.attributes) reqs.push_back({a, slugify(a), cond.for_attributes(a)});
     return reqs;
   }
-  if (mode == "audio") {
+  if (cond.takes_audio()) {  // the sound's summary features, or Φ(track) from the run's copy of its encoder
     if (o.tracks.empty())
-      throw covergen::InputError(o.model + ": this model is conditioned on the sound of a track; give audio files");
+      throw covergen::InputError(o.model + (mode == "audio" ? std::string(": this model is conditioned on the sound of a track")
+                                                            : ": this model is conditioned on a music encoder (" +
+                                                                  cond.encoder()->plugin_name() + ")") +
+                                 "; give audio files");
     if (!o.genres.empty() || !o.attributes.empty())
       throw covergen::InputError(o.model + ": this model takes tracks, not --genre or --attributes");
-    const auto names = cond.at("names").get<std::vector<std::string>>();
-    const auto mean = cond.at("mean").get<std::vector<double>>();
-    const auto stdv = cond.at("std").get<std::vector<double>>();
     std::vector<fs::path> files(o.tracks.begin(), o.tracks.end());
-    auto raw = covergen::cli::audio_summary_values(files, names, 0);
-    auto c = ((raw - at::tensor(mean, at::kDouble)) / at::tensor(stdv, at::kDouble)).to(at::kFloat);
-    for (std::size_t i = 0; i < files.size(); ++i)
-      reqs.push_back({files[i].filename().string(), slugify(files[i].stem().string()), c[static_cast<std::int64_t>(i)]});
-    return reqs;
-  }
-  if (mode == "encoder") {  // Φ(track) from the run's copy of its encoder
-    if (o.tracks.empty())
-      throw covergen::InputError(o.model + ": this model is conditioned on a music encoder (" +
-                                 cond.value("plugin", std::string("?")) + "); give audio files");
-    if (!o.genres.empty() || !o.attributes.empty())
-      throw covergen::InputError(o.model + ": this model takes tracks, not --genre or --attributes");
-    auto registry = covergen::cli::make_registry();
-    const covergen::engine::RunEncoder run_encoder(o.model, cond.at("encoder").get<std::string>(),
-                                                   cond.at("mean").get<std::vector<double>>(),
-                                                   cond.at("std").get<std::vector<double>>(), registry);
-    std::vector<fs::path> files(o.tracks.begin(), o.tracks.end());
-    auto c = run_encoder.standardise(covergen::cli::track_embeddings(run_encoder.encoder(), files, 0));
+    const auto c = cond.for_tracks(files, 0);
     for (std::size_t i = 0; i < files.size(); ++i)
       reqs.push_back({files[i].filename().string(), slugify(files[i].stem().string()), c[static_cast<std::int64_t>(i)]});
     return reqs;
@@ -203,13 +147,12 @@ void run(const GenerateCliOptions& o) {
   const c10::Device device = covergen::parse_device(o.device);
   auto registry = covergen::cli::make_registry();
   std::string meta_text;
-  auto gen = covergen::latent::load_generator(o.model, registry, &meta_text);
+  auto gen = covergen::generate::load_generator(o.model, registry, &meta_text);
   gen->to(device);
-  json meta = json::parse(meta_text);
-  json cond = meta.value("condition", json::object());
+  const json cond = json::parse(meta_text).value("condition", json::object());
   std::vector<Request> reqs;
   if (o.mapper.empty()) {
-    reqs = build_requests(o, cond, gen->condition_dim());
+    reqs = build_requests(o, covergen::generate::RunCondition(o.model, cond.dump(), gen->condition_dim(), registry));
   } else {
     // A mapper gives each track its own latent (docs/latent.md).
     if (!(o.variation >= 0.0 && o.variation <= 1.0)) throw covergen::InputError("--variation must be in [0, 1]");
@@ -237,17 +180,16 @@ void run(const GenerateCliOptions& o) {
       auto z = (1.0 - s * s).sqrt() * reqs[r].z.unsqueeze(0) + s * eps;
       images = gen->generate(z.to(device), {}, gopts);
     } else {
-      images = covergen::engine::generate_covers(*gen, reqs[r].condition, o.n, rng, gopts, device);
+      images = covergen::generate::generate_covers(*gen, reqs[r].condition, o.n, rng, gopts, device);
     }
     json item{{"request", reqs[r].label}, {"covers", json::array()}};
     for (std::int64_t i = 0; i < o.n; ++i) {
       std::string name = reqs[r].slug + "_" + std::to_string(i) + ".png";
-      covergen::engine::write_image_png(fs::path(o.out) / name, images[i]);
+      covergen::write_image_png(fs::path(o.out) / name, images[i]);
       files[r].push_back(name);
 #ifdef COVERGEN_GENERATE_FINISH
       if (o.finish.any_given) {
-        auto u8 = images[i].detach().to(at::kCPU, at::kFloat).add(1.0).mul(127.5).round().clamp(0, 255)
-                      .to(at::kByte).permute({1, 2, 0}).contiguous();
+        const auto u8 = covergen::to_rgb8(images[i]);
         const auto cover = covergen::finish::Image::from_buffer(u8.data_ptr<std::uint8_t>(), int(u8.size(1)),
                                                                 int(u8.size(0)), std::size_t(u8.size(1) * 3));
         item["finished"].push_back(covergen::cli::finish_cover(o.finish, cover, fs::path(o.out) / "finished",
@@ -258,7 +200,7 @@ void run(const GenerateCliOptions& o) {
       item["covers"].push_back((fs::path(o.out) / name).string());
     }
     const std::string grid = reqs[r].slug + "_grid.png";
-    covergen::engine::write_image_grid(fs::path(o.out) / grid, images, 8);
+    covergen::write_image_grid(fs::path(o.out) / grid, images, 8);
     item["grid"] = (fs::path(o.out) / grid).string();
     written.push_back(item);
   }

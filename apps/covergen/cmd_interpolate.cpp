@@ -9,7 +9,7 @@
 
 #include <covergen/device.hpp>
 #include <covergen/errors.hpp>
-#include <covergen/latent/load.hpp>
+#include <covergen/generate/generator.hpp>
 #include <covergen/latent/paths.hpp>
 #include <covergen/latent/video.hpp>
 #include <covergen/plugin_registry.hpp>
@@ -60,7 +60,7 @@ void run(const InterpolateCli& o) {
   const auto device = covergen::parse_device(o.device);
   auto registry = covergen::cli::make_registry();
   std::string meta_text;
-  auto gen = covergen::latent::load_generator(o.model, registry, &meta_text);
+  auto gen = covergen::generate::load_generator(o.model, registry, &meta_text);
   gen->to(device);
   const json cond = json::parse(meta_text).value("condition", json::object());
   const auto L = gen->latent_dim();

@@ -9,7 +9,7 @@
 
 #include <covergen/data/dataset.hpp>
 #include <covergen/errors.hpp>
-#include <covergen/latent/load.hpp>
+#include <covergen/generate/generator.hpp>
 #include <covergen/latent/mapper.hpp>
 #include <covergen/model_file.hpp>
 #include <covergen/plugin_registry.hpp>
@@ -71,7 +71,7 @@ void run_fit(const MapperFitCli& o) {
   if (o.permutations < 0 || o.permutations > 100000) throw covergen::InputError("--permutations must be in [0, 100000]");
   const auto t0 = std::chrono::steady_clock::now();
   auto registry = covergen::cli::make_registry();
-  auto gen = covergen::latent::load_generator(o.generator, registry);
+  auto gen = covergen::generate::load_generator(o.generator, registry);
   if (gen->condition_dim() != 0)
     throw covergen::InputError(o.generator, "is a conditional generator (condition_dim " +
                                                 std::to_string(gen->condition_dim()) +

@@ -3,7 +3,6 @@
 // Trains a conditional GAN plugin through the engine on a dataset's cover cache.
 // Data-parallel: under a launcher's RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT, or with
 // --nproc N, which starts N local workers itself (docs/distributed.md).
-#include "audio_conditions.hpp"
 #include "cli.hpp"
 #include "encoder_conditions.hpp"
 #include "track_encoding.hpp"
@@ -16,6 +15,7 @@
 #include <covergen/engine/trainer.hpp>
 #include <covergen/atomic_file.hpp>
 #include <covergen/errors.hpp>
+#include <covergen/generate/condition.hpp>
 #include <covergen/model_file.hpp>
 #include <covergen/plugin_registry.hpp>
 #if __has_include(<covergen/distributed/distributed.hpp>)
@@ -69,130 +69,23 @@ std::vector<std::string> args_without_nproc() {
   return out;
 }
 
-// Conditions of the training tracks plus how to rebuild them at generation time.
-struct TrainConditions {
-  at::Tensor per_track;  // [N, C] float32 over the dataset's tracks, or undefined
-  json meta;
-  at::Tensor grid;  // [R, C] fixed rows for the sample grid
-  std::vector<bool> usable;  // tracks that have a condition (empty: all)
-};
-
-std::vector<double> to_vec(const at::Tensor& t) {
-  auto c = t.to(at::kDouble).contiguous();
-  return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
-}
-
-// raw [N, K] float64 standardised with the mean and (population) std of `rows`;
-// the statistics go into meta as "mean" and "std".
-at::Tensor standardise(const at::Tensor& raw, const std::vector<std::int64_t>& rows, json& meta) {
-  auto tr = raw.index_select(0, at::tensor(rows));
-  auto mean = tr.mean(0), stdv = tr.std(0, /*unbiased=*/false).clamp_min(1e-12);
-  meta["mean"] = to_vec(mean);
-  meta["std"] = to_vec(stdv);
-  return ((raw - mean) / stdv).to(at::kFloat);
-}
-
-// Sample-grid rows: the dataset rows among `rows` at the 10th..90th percentile of
-// the first condition entry, so the grid shows how the covers follow it.
-std::vector<std::int64_t> percentile_rows(const at::Tensor& per_track, const std::vector<std::int64_t>& rows) {
-  auto first = per_track.index_select(0, at::tensor(rows)).select(1, 0);
-  auto order = std::get<1>(first.sort());
-  const std::int64_t n_rows = std::min<std::int64_t>(5, order.size(0));
-  std::vector<std::int64_t> pick;
-  for (std::int64_t r = 0; r < n_rows; ++r)
-    pick.push_back(rows[static_cast<std::size_t>(order[(order.size(0) - 1) * (1 + 2 * r) / (2 * n_rows)].item<std::int64_t>())]);
-  return pick;
-}
-
-// Φ(track) from a fitted encoder, standardised with the training tracks' statistics.
-// The run keeps a copy of the encoder (RUN/encoder.cvgn) for `covergen generate`.
-TrainConditions encoder_conditions(const std::string& file, const data::Dataset& ds,
-                                   const std::vector<std::size_t>& train, const fs::path& run_dir, bool resume,
-                                   int threads, const covergen::cli::CommonOptions& common) {
+// Φ(track) of every dataset track from a fitted encoder, through the dataset's
+// feature store; the run keeps a copy of the encoder (RUN/encoder.cvgn) that
+// libs/generate's RunCondition reads back.
+covergen::generate::TrainingConditions encoder_conditions(const std::string& file, const data::Dataset& ds,
+                                                          const std::vector<std::size_t>& train, const fs::path& run_dir,
+                                                          bool resume, int threads,
+                                                          const covergen::cli::CommonOptions& common) {
   auto registry = covergen::cli::make_registry();
   auto encoder = covergen::load_encoder(file, registry);
   auto emb = covergen::cli::dataset_embeddings(ds, *encoder, threads, common);
-  std::vector<std::int64_t> rows;
-  for (std::size_t i : train)
-    if (emb.have[i]) rows.push_back(static_cast<std::int64_t>(i));
-  if (rows.empty()) throw covergen::InputError(ds.csv_path().string(), "no training track could be encoded");
-  TrainConditions c;
-  c.meta = {{"mode", "encoder"},  {"encoder", "encoder.cvgn"},   {"encoder_source", fs::absolute(file).string()},
-            {"plugin", encoder->plugin_name()}, {"dim", encoder->dim()}};
-  c.per_track = standardise(emb.raw, rows, c.meta);
-  c.usable = emb.have;
+  auto c = covergen::generate::encoder_training_conditions(*encoder, file, emb.raw, emb.have, ds, train);
   const fs::path copy = run_dir / "encoder.cvgn";
   if (!(resume && fs::exists(copy))) {
     fs::create_directories(run_dir);
     covergen::write_file_atomic(copy, covergen::read_file(file));
   }
-  // Grid rows: per genre, the training track nearest its genre's mean embedding (a
-  // real track, so the row shows what the model does with real music); without
-  // genres, tracks at the 10th..90th percentile of the first dimension.
-  std::vector<std::int64_t> pick;
-  const auto g = static_cast<int>(ds.genres().size());
-  for (int k = 0; k < g && pick.size() < 8; ++k) {
-    std::vector<std::int64_t> members;
-    for (auto r : rows)
-      if (ds.tracks()[static_cast<std::size_t>(r)].genre == k) members.push_back(r);
-    if (members.empty()) continue;
-    auto m = c.per_track.index_select(0, at::tensor(members));
-    auto d = (m - m.mean(0, true)).pow(2).sum(1);
-    pick.push_back(members[static_cast<std::size_t>(d.argmin().item<std::int64_t>())]);
-  }
-  if (pick.empty()) pick = percentile_rows(c.per_track, rows);
-  c.grid = c.per_track.index_select(0, at::tensor(pick));
   return c;
-}
-
-TrainConditions build_conditions(const std::string& spec, const data::Dataset& ds, const std::vector<std::size_t>& train,
-                                int threads) {
-  TrainConditions c;
-  const auto n = static_cast<std::int64_t>(ds.size());
-  if (spec == "none") {
-    c.meta = {{"mode", "none"}};
-    return c;
-  }
-  if (spec == "genre") {
-    if (ds.genres().empty())
-      throw covergen::InputError(ds.csv_path().string(), "--condition genre needs a genre column; this dataset has none");
-    const auto g = static_cast<std::int64_t>(ds.genres().size());
-    c.per_track = at::zeros({n, g});
-    for (std::int64_t i = 0; i < n; ++i)
-      if (ds.tracks()[i].genre >= 0) c.per_track[i][ds.tracks()[i].genre] = 1.0;
-    c.meta = {{"mode", "genre"}, {"names", ds.genres()}};
-    c.grid = at::eye(g);
-    return c;
-  }
-  const bool audio = spec.rfind("audio:", 0) == 0;
-  if (audio || spec.rfind("attributes:", 0) == 0) {
-    std::vector<std::string> names;
-    at::Tensor raw;  // [N, K] float64
-    if (audio) {
-      names = covergen::cli::parse_audio_condition(spec);
-      std::vector<fs::path> files;
-      for (const auto& t : ds.tracks()) files.push_back(t.audio);
-      raw = covergen::cli::audio_summary_values(files, names, threads);
-    } else {
-      std::stringstream ss(spec.substr(11));
-      for (std::string item; std::getline(ss, item, ',');)
-        if (!item.empty()) names.push_back(item);
-      if (names.empty()) throw covergen::InputError("--condition attributes: name at least one attribute");
-      std::vector<std::size_t> cols;
-      for (const auto& nm : names) cols.push_back(ds.attribute_index(nm));
-      raw = at::zeros({n, static_cast<std::int64_t>(names.size())}, at::kDouble);
-      for (std::int64_t i = 0; i < n; ++i)
-        for (std::size_t j = 0; j < cols.size(); ++j) raw[i][static_cast<std::int64_t>(j)] = ds.tracks()[i].attributes[cols[j]];
-    }
-    const std::vector<std::int64_t> rows(train.begin(), train.end());
-    c.meta = {{"mode", audio ? "audio" : "attributes"}, {"names", names}};
-    c.per_track = standardise(raw, rows, c.meta);
-    c.grid = c.per_track.index_select(0, at::tensor(percentile_rows(c.per_track, rows)));
-    return c;
-  }
-  throw covergen::InputError("--condition " + spec +
-                             ": expected genre, attributes:NAME[,NAME...], audio:FEATURE[,FEATURE...], an encoder "
-                             "model file (covergen encoder fit) or none");
 }
 
 // Batches from the data loader (prefetching worker threads over the memory-mapped
@@ -290,7 +183,7 @@ void run(const TrainCliOptions& o) {
 #ifdef COVERGEN_HAVE_DISTRIBUTED
   if (o.nproc > 1) {
     // Workers only read the feature store: extract what it lacks once, here.
-    if (covergen::cli::is_encoder_condition(o.condition))
+    if (covergen::generate::is_encoder_condition(o.condition))
       covergen::cli::ensure_features(ds, covergen::cli::default_feature_store(ds), o.threads, o.common);
     covergen::distributed::launch_local_workers(o.nproc, args_without_nproc());
     return;
@@ -307,9 +200,9 @@ void run(const TrainCliOptions& o) {
 #else
   if (o.nproc > 1) throw covergen::InputError("--nproc: this covergen was built without data-parallel training (torch c10d + libgloo-dev)");
 #endif
-  const bool by_encoder = covergen::cli::is_encoder_condition(o.condition);
-  TrainConditions cond = by_encoder ? encoder_conditions(o.condition, ds, train, o.out, o.resume, o.threads, o.common)
-                                    : build_conditions(o.condition, ds, train, o.threads);
+  const bool by_encoder = covergen::generate::is_encoder_condition(o.condition);
+  const auto cond = by_encoder ? encoder_conditions(o.condition, ds, train, o.out, o.resume, o.threads, o.common)
+                               : covergen::generate::training_conditions(o.condition, ds, train, o.threads);
   if (!cond.usable.empty()) {
     train.erase(std::remove_if(train.begin(), train.end(), [&](std::size_t i) { return !cond.usable[i]; }), train.end());
     if (train.empty()) throw covergen::InputError(o.data_dir, "no training track has both a cover and a condition");
@@ -344,7 +237,7 @@ void run(const TrainCliOptions& o) {
   t.progress = !o.common.quiet && !o.common.json;
   t.sync = sync;
   t.sample_conditions = cond.grid;
-  json meta = cond.meta;
+  json meta = json::parse(cond.meta_json);
   meta["dataset"] = fs::absolute(o.data_dir).string();
   t.condition_meta_json = meta.dump();
   LoaderBatches batches(ds, cache, cond.per_track, train, o.batch, o.seed, device, rank, world);

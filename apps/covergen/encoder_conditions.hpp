@@ -2,9 +2,8 @@
 // --condition ENCODER.cvgn` conditions the GAN on Φ(track), standardised with the
 // training tracks' statistics; `covergen generate --model RUN TRACK...` computes the
 // same for new tracks. The run keeps its own copy of the encoder (RUN/encoder.cvgn),
-// so a run folder stays usable when the original file moves. Loading a run's encoder,
-// a track's encoder input and standardising are libs/engine's (encoder_condition.hpp),
-// shared with `covergen serve`.
+// so a run folder stays usable when the original file moves. Standardising, the
+// run's meta and every later use of it are libs/generate's (condition.hpp).
 #pragma once
 
 #include "cli.hpp"
@@ -20,9 +19,6 @@
 
 namespace covergen::cli {
 
-/// Whether a --condition value names an encoder model file (ends in .cvgn or is a file).
-bool is_encoder_condition(const std::string& spec);
-
 /// Φ of every dataset track, [N, D] float64 (rows in dataset order), through the
 /// dataset's feature store (extracting the tracks it lacks). `have[i]` is false for
 /// tracks whose audio could not be decoded (their row is zero; they are reported).
@@ -32,9 +28,5 @@ struct DatasetEmbeddings {
 };
 DatasetEmbeddings dataset_embeddings(const data::Dataset& ds, const Encoder& encoder, int threads,
                                      const CommonOptions& common);
-
-/// Φ of audio files, [N, D] float64: decoded, featurised (in parallel) and encoded.
-/// A file that cannot be decoded throws InputError naming it.
-at::Tensor track_embeddings(const Encoder& encoder, const std::vector<std::filesystem::path>& files, int threads);
 
 }  // namespace covergen::cli

@@ -35,7 +35,7 @@ audio::FeatureStore ensure_features(const data::Dataset& ds, const std::filesyst
                                     const CommonOptions& common);
 
 /// One track's encoder input (without the batch axis) from the store (from fresh
-/// features: engine::encoder_input_from_features).
+/// features: generate::encoder_input_from_features).
 at::Tensor input_from_view(const audio::TrackView& v, EncoderInput kind);
 
 /// The sequence axis of an input without batch axis (frames: 0, logmel: 1; -1 summary).

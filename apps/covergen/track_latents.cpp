@@ -2,11 +2,9 @@
 
 #include "track_encoding.hpp"
 
-#include <covergen/engine/encoder_condition.hpp>
-
 #include <covergen/audio/load.hpp>
-#include <covergen/audio/summary.hpp>
 #include <covergen/errors.hpp>
+#include <covergen/generate/condition.hpp>
 
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
@@ -35,22 +33,16 @@ TrackLatents::TrackLatents(const ConditionalGenerator& generator, const std::str
                                         "; fit the mapper for this generator");
     return;
   }
-  if (mode == "audio") {
-    summary_names_ = cond.at("names").get<std::vector<std::string>>();
-    mean_ = cond.at("mean").get<std::vector<double>>();
-    std_ = cond.at("std").get<std::vector<double>>();
-    const auto all = audio::summary_names();
-    for (const auto& n : summary_names_)
-      if (std::find(all.begin(), all.end(), n) == all.end())
-        throw InputError(model, "is conditioned on an audio feature this build does not compute: " + n);
+  if (mode == "audio" || mode == "encoder") {
+    condition_.emplace(model, condition_meta_json, generator.condition_dim(), registry);
     return;
   }
   if (mode == "none")
     throw InputError(model + " is unconditional: give --mapper MAPPER (from covergen mapper fit) so tracks can choose "
                              "its latents");
   throw InputError(model + " is conditioned on " + mode +
-                   ", not on the sound of a track; use a model trained with --condition audio:..., or an "
-                   "unconditional model with --mapper");
+                   ", not on the sound of a track; use a model trained with --condition audio:... or ENCODER.cvgn, "
+                   "or an unconditional model with --mapper");
 }
 
 std::vector<audio::Features> TrackLatents::analyse(const std::vector<std::filesystem::path>& files) {
@@ -73,7 +65,7 @@ std::vector<LatentPoint> TrackLatents::points(const std::vector<audio::Features>
   if (mapper_) {
     const auto kind = mapper_->encoder->input_kind();
     std::vector<at::Tensor> xs;
-    for (const auto& f : features) xs.push_back(engine::encoder_input_from_features(f, kind));
+    for (const auto& f : features) xs.push_back(generate::encoder_input_from_features(f, kind));
     const int ax = time_axis(kind);
     bool same = true;
     for (const auto& x : xs) same = same && (ax < 0 || x.size(ax) == xs.front().size(ax));
@@ -95,16 +87,7 @@ std::vector<LatentPoint> TrackLatents::points(const std::vector<audio::Features>
     for (std::size_t i = 0; i < out.size(); ++i) out[i].z = z[static_cast<std::int64_t>(i)];
     return out;
   }
-  const auto all = audio::summary_names();
-  std::vector<std::size_t> cols;
-  for (const auto& n : summary_names_) cols.push_back(static_cast<std::size_t>(std::find(all.begin(), all.end(), n) - all.begin()));
-  for (std::size_t i = 0; i < features.size(); ++i) {
-    const auto s = audio::summary_vector(features[i]);
-    auto c = at::empty({static_cast<std::int64_t>(cols.size())}, at::kFloat);
-    for (std::size_t j = 0; j < cols.size(); ++j)
-      c[static_cast<std::int64_t>(j)] = (s[cols[j]] - mean_[j]) / (std_[j] > 0 ? std_[j] : 1.0);
-    out[i].c = c;
-  }
+  for (std::size_t i = 0; i < features.size(); ++i) out[i].c = condition_->for_features(features[i]).condition;
   return out;
 }
 

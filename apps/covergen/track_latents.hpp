@@ -2,13 +2,14 @@
 // and `animate` (docs/latent.md):
 //  - an unconditional generator with a mapper (covergen mapper fit): z = mapper(Φ(track)),
 //    Φ the encoder the mapper carries;
-//  - a generator conditioned on audio summary features (train --condition audio:...):
-//    c = those features of the track, standardised with the training statistics; z
-//    comes from the seed.
+//  - a generator conditioned on the sound (train --condition audio:... or ENCODER.cvgn):
+//    c = the run's condition of the track (generate::RunCondition, as `covergen
+//    generate TRACK` computes it); z comes from the seed.
 // Anything else cannot take a track, and says so.
 #pragma once
 
 #include <covergen/audio/features.hpp>
+#include <covergen/generate/condition.hpp>
 #include <covergen/generator.hpp>
 #include <covergen/latent/mapper.hpp>
 
@@ -48,8 +49,7 @@ class TrackLatents {
  private:
   std::string model_;
   std::optional<latent::MapperFile> mapper_;
-  std::vector<std::string> summary_names_;  // audio mode
-  std::vector<double> mean_, std_;
+  std::optional<generate::RunCondition> condition_;  // without a mapper: the run's condition of a track
 };
 
 /// The frames [begin, end) of `f` as a Features of their own (every per-frame matrix

@@ -14,6 +14,7 @@
 #include <covergen/nn/dcgan.hpp>
 #include <covergen/nn/gan_model.hpp>
 #include <covergen/engine/trainer.hpp>
+#include <covergen/generate/generator.hpp>
 #include <covergen/plugin_registry.hpp>
 
 #include <ATen/ATen.h>
@@ -223,7 +224,7 @@ int main(int argc, char** argv) {
     // A trained generator when given (its BatchNorm statistics and weights are what
     // bf16 rounding meets in practice), else the fresh model above.
     std::shared_ptr<covergen::ConditionalGenerator> trained;
-    if (!a.generator.empty()) trained = covergen::engine::load_generator(a.generator, reg);
+    if (!a.generator.empty()) trained = covergen::generate::load_generator(a.generator, reg);
     covergen::ConditionalGenerator& g = trained ? *trained : model->generator();
     auto* gen = dynamic_cast<covergen::nn::DcganConditionalGenerator*>(&g);
     if (gen) {

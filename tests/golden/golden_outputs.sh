@@ -5,7 +5,9 @@
 # features, a fitted PCA encoder and nothing (with a mapper), then generate and
 # evaluate for each. The pinned hashes were recorded with the binary built from
 # f34c1fa (before libs/generate existed); any change to what these commands write
-# fails here.
+# fails here. evaluate-enc.json is the exception: before libs/generate, `covergen
+# evaluate` refused encoder-conditioned runs; its hash was pinned when it learned them
+# (the test tracks' conditions computed from audio exactly as `generate TRACK` does).
 #
 #   golden_outputs.sh CLI EXPECTED            compare with EXPECTED (sha256sum format)
 #   golden_outputs.sh CLI EXPECTED --update   rewrite EXPECTED (only when a change of
@@ -52,12 +54,38 @@ cg export --model run-genre --out g.pt -q
 cg generate --model g.pt --genre ambient "${gen[@]}" --out out/torchscript
 
 ev=(--data ds -n 1 --classifier-epochs 1 --kid-subsets 5 --seed 13 --threads 2 --device cpu --json -q)
-for r in genre attr audio; do
+for r in genre attr audio enc; do
   # the JSON minus its one timing (top-level "seconds"; keys are sorted, so it is never last)
   "$cli" evaluate run-$r "${ev[@]}" > evaluate.json 2> evaluate.log ||
     { echo "FAILED: covergen evaluate run-$r ${ev[*]}" >&2; cat evaluate.log >&2; exit 1; }
   sed '/^  "seconds": /d' evaluate.json > out/evaluate-$r.json
 done
+
+# covergen serve gives the covers generate wrote, byte for byte: a TorchScript G.pt
+# (genre) and an attribute model (skipped without curl).
+serve_check() {  # MODEL FIELD EXPECTED_PNG_PREFIX
+  local url="" pid i
+  "$cli" serve --model "$1" --port 0 --device cpu -q > serve.out 2> serve.log &
+  pid=$!
+  for i in $(seq 300); do
+    url=$(grep -o 'http://[^ ]*/' serve.out || true)
+    [[ -n "$url" ]] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  [[ -n "$url" ]] || { echo "FAILED: covergen serve --model $1 did not start" >&2; cat serve.log >&2; exit 1; }
+  curl -sS -F "$2" -F n=3 -F seed=11 -F truncation=1 "${url}api/covers" > serve.json || true
+  kill "$pid"; wait "$pid" || true
+  for i in 0 1 2; do
+    grep -o '"png_base64":"[^"]*"' serve.json | sed -n "$((i + 1))p" | cut -d'"' -f4 | base64 -d > served.png
+    cmp -s served.png "$3$i.png" ||
+      { echo "FAILED: covergen serve --model $1 ($2) cover $i differs from $3$i.png" >&2; head -c 400 serve.json >&2; exit 1; }
+  done
+}
+if [[ "$mode" != --update ]] && command -v curl > /dev/null; then
+  serve_check g.pt genre=ambient out/torchscript/ambient_
+  serve_check run-attr attributes=tempo=120,energy=0.7 out/attr/tempo_120_energy_0_7_
+fi
 
 # Training's own outputs that hold no paths or timings: the sample grids.
 actual=$(find out run-*/samples -type f | LC_ALL=C sort | xargs sha256sum)

@@ -3,7 +3,8 @@
 #include <covergen/engine/trainer.hpp>
 #include <covergen/errors.hpp>
 #include <covergen/latent/export.hpp>
-#include <covergen/latent/load.hpp>
+#include <covergen/generate/generator.hpp>
+#include <covergen/image.hpp>
 #include <covergen/latent/mapper.hpp>
 #include <covergen/latent/paths.hpp>
 #include <covergen/latent/video.hpp>
@@ -112,7 +113,7 @@ TEST_CASE("torchscript: bad TorchScript files are input errors naming the file",
     std::ofstream(dir / "garbage.pt") << "this is not a zip archive";
   }
   try {
-    latent::load_generator(dir / "garbage.pt", reg);
+    generate::load_generator(dir / "garbage.pt", reg);
     FAIL("garbage accepted");
   } catch (const InputError& e) {
     CHECK(std::string(e.what()).find("garbage.pt") != std::string::npos);
@@ -133,23 +134,23 @@ TEST_CASE("export: each GAN family through the torchscript plugin gives the orig
       json meta{{"condition", cdim ? json{{"mode", "genre"}, {"names", {"a", "b", "c"}}} : json{{"mode", "none"}}}};
       const auto file = tiny_generator(reg, dir, cdim, meta, plugin);
       std::string meta_text;
-      auto original = engine::load_generator(file, reg, &meta_text);
+      auto original = generate::load_generator(file, reg, &meta_text);
       const auto report = latent::export_torchscript(*original, meta_text, dir / "g.pt");
       CHECK(report.check_max_abs_diff <= 1e-5);
-      REQUIRE(latent::is_torchscript_file(dir / "g.pt"));
-      REQUIRE_FALSE(latent::is_torchscript_file(file));
+      REQUIRE(generate::is_torchscript_file(dir / "g.pt"));
+      REQUIRE_FALSE(generate::is_torchscript_file(file));
       for (const auto& e : fs::directory_iterator(dir))  // written atomically: no temporary left
         CHECK(e.path().filename().string().find(".partial-") == std::string::npos);
 
       std::string ts_meta;
-      auto ts = latent::load_generator(dir / "g.pt", reg, &ts_meta);
+      auto ts = generate::load_generator(dir / "g.pt", reg, &ts_meta);
       CHECK(ts->plugin_name() == "torchscript");
       CHECK(ts->latent_dim() == 16);
       CHECK(ts->condition_dim() == cdim);
       CHECK(ts->image_size() == 32);
       CHECK(json::parse(ts_meta) == meta);
 
-      auto fresh = engine::load_generator(file, reg);  // not touched by the export
+      auto fresh = generate::load_generator(file, reg);  // not touched by the export
       auto rng = at::make_generator<at::CPUGeneratorImpl>(11);
       auto z = at::randn({5, 16}, rng);
       at::Tensor c = cdim ? at::one_hot(at::arange(5) % 3, 3).to(at::kFloat) + 0.1 * at::randn({5, cdim}, rng)
@@ -172,7 +173,7 @@ TEST_CASE("export: each GAN family through the torchscript plugin gives the orig
         latent::ExportOptions eo;
         eo.truncation = 0.5;
         latent::export_torchscript(*original, meta_text, dir / "g-half.pt", eo);
-        auto ts_half = latent::load_generator(dir / "g-half.pt", reg);
+        auto ts_half = generate::load_generator(dir / "g-half.pt", reg);
         const auto want_half = fresh->generate(z, c, half);
         CHECK((ts_half->generate(z, c) - want_half).abs().max().item<double>() <= 1e-5);
         CHECK((want_half - want).abs().max().item<double>() > 1e-3);  // truncation changed the images
@@ -193,7 +194,7 @@ TEST_CASE("export command: writes FILE.pt that generate reads, bad input exits 3
   const auto out = json::parse(slurp(dir / "log.txt"));
   CHECK(out["plugin"] == "dcgan");
   CHECK(out["check_max_abs_diff"].get<double>() <= 1e-5);
-  REQUIRE(latent::is_torchscript_file(dir / "g.pt"));
+  REQUIRE(generate::is_torchscript_file(dir / "g.pt"));
   CHECK(run_cli("generate --model " + (dir / "g.pt").string() + " -n 2 --out " + (dir / "covers").string(),
                 dir / "gen.txt") == 0);
   // a missing model, a TorchScript file as the model, a bad truncation: exit 3, no output
@@ -229,7 +230,7 @@ TEST_CASE("frame writers: PNG frames exact, MP4 and GIF readable with the right 
   auto reg = build_tree_registry();
   const auto dir = scratch("video");
   const auto file = tiny_generator(reg, dir, 0, json{{"condition", {{"mode", "none"}}}});
-  auto gen = engine::load_generator(file, reg);
+  auto gen = generate::load_generator(file, reg);
   auto rng = at::make_generator<at::CPUGeneratorImpl>(3);
   auto za = at::randn({16}, rng), zb = at::randn({16}, rng);
   const std::int64_t frames = 12;
@@ -246,7 +247,7 @@ TEST_CASE("frame writers: PNG frames exact, MP4 and GIF readable with the right 
   REQUIRE(path.size(0) == frames);
   CHECK((path[0] - gen->generate(za.unsqueeze(0), {})[0]).abs().max().item<double>() < 1e-5);
   CHECK((path[frames - 1] - gen->generate(zb.unsqueeze(0), {})[0]).abs().max().item<double>() < 1e-5);
-  const auto ends = latent::to_rgb8(at::stack({path[0], path[frames - 1]}));  // [2, S, S, 3]
+  const auto ends = covergen::to_rgb8(at::stack({path[0], path[frames - 1]}));  // [2, S, S, 3]
   // PNG frames: first and last hold exactly those images' pixels
   for (auto [i, name] : {std::pair<int, const char*>{0, "frame_00000.png"}, {1, "frame_00011.png"}}) {
     cv::Mat bgr = cv::imread((dir / "frames" / name).string(), cv::IMREAD_COLOR), rgb;
@@ -286,7 +287,7 @@ TEST_CASE("interpolate command: a StyleGAN walk in W, frame count and frame cont
   auto reg = build_tree_registry();
   const auto dir = scratch("interp-cli");
   const auto file = tiny_generator(reg, dir, 0, json{{"condition", {{"mode", "none"}}}}, "stylegan");
-  auto gen = engine::load_generator(file, reg);
+  auto gen = generate::load_generator(file, reg);
   auto* ws = dynamic_cast<WSpace*>(gen.get());
   REQUIRE(ws != nullptr);
   CHECK(latent::path_space_for(*gen) == latent::PathSpace::w);
@@ -304,7 +305,7 @@ TEST_CASE("interpolate command: a StyleGAN walk in W, frame count and frame cont
   const auto za = z_of(1), zb = z_of(2);
   const auto w = ws->map_to_w(at::stack({za, zb}), {});
   // frame i is synthesize(lerp(w_a, w_b, i / 6)): the ends are the endpoints' covers
-  const auto want = latent::to_rgb8(at::cat({gen->generate(za.unsqueeze(0), {}), ws->synthesize(w.narrow(0, 0, 1).lerp(w.narrow(0, 1, 1), 0.5)),
+  const auto want = covergen::to_rgb8(at::cat({gen->generate(za.unsqueeze(0), {}), ws->synthesize(w.narrow(0, 0, 1).lerp(w.narrow(0, 1, 1), 0.5)),
                                              gen->generate(zb.unsqueeze(0), {})}));
   for (auto [k, name] : {std::pair<int, const char*>{0, "frame_00000.png"}, {1, "frame_00003.png"}, {2, "frame_00006.png"}}) {
     cv::Mat bgr = cv::imread((dir / "frames" / name).string(), cv::IMREAD_COLOR), rgb;

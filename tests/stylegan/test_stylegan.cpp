@@ -7,6 +7,7 @@
 #include "stylegan_arch.hpp"
 
 #include <covergen/engine/trainer.hpp>
+#include <covergen/generate/generator.hpp>
 #include <covergen/errors.hpp>
 #include <covergen/plugin_registry.hpp>
 
@@ -401,7 +402,7 @@ TEST_CASE("stylegan trains through the engine: every phase logs finite losses, t
   CHECK(specs[0].lr == Approx(0.002 * 2.0 / 3.0));
   CHECK(specs[1].beta2 == Approx(std::pow(0.99, 2.0 / 3.0)));
   // The saved generator loads through the registry and generates per genre.
-  auto gen = engine::load_generator(tmp / "run", reg);
+  auto gen = generate::load_generator(tmp / "run", reg);
   GenerateOptions g;
   g.truncation = 0.7;
   const at::Tensor img = gen->generate(at::randn({4, 16}), at::eye(ColourData::kC), g);

@@ -4,6 +4,7 @@
 #include "covergen/engine/adam.hpp"
 #include "covergen/engine/gradient_sync.hpp"
 #include "covergen/errors.hpp"
+#include "covergen/image.hpp"
 #include "covergen/model_file.hpp"
 #include "covergen/plugin_identity.hpp"
 #include "covergen/plugin_registry.hpp"
@@ -424,27 +425,5 @@ Trainer::Trainer(std::shared_ptr<GanModel> model, BatchSource& data, TrainOption
 Trainer::~Trainer() = default;
 TrainResult Trainer::run() { return impl_->run(); }
 ConditionalGenerator& Trainer::sampling_generator() { return impl_->sampler(); }
-
-std::shared_ptr<ConditionalGenerator> load_generator(const fs::path& run_or_file, const PluginRegistry& registry,
-                                                     std::string* meta_json_out) {
-  fs::path file = run_or_file;
-  std::error_code ec;
-  if (fs::is_directory(file, ec)) file /= kGenerator;
-  ModelHeader h;
-  NamedTensors all = read_model_file(file, &h);
-  if (h.kind != "generator" && h.kind != "checkpoint")
-    throw InputError(file.string(), "is a " + h.kind + " model file, expected a trained generator (a run folder, "
-                                    "generator.cvgn or checkpoint.cvgn from covergen train)");
-  auto gan = registry.create_gan(h.plugin, h.config_json);
-  std::unique_ptr<ConditionalGenerator> gen = gan->make_generator();
-  inherit_plugin_identity(*gen, *gan);  // "dcgan", "stylegan", ... for the CLI's and serve's reports
-  NamedTensors weights = h.kind == "checkpoint" ? take_prefixed(all, "ema") : all;
-  if (weights.empty()) weights = take_prefixed(all, "model/G");  // checkpoint without EMA
-  load_into(gen->named_tensors(), weights, file.string(), "generator");
-  if (meta_json_out) *meta_json_out = h.meta_json;
-  // The generator's code lives in the plugin: keep the GAN (and its library) alive with it.
-  ConditionalGenerator* raw = gen.release();
-  return std::shared_ptr<ConditionalGenerator>(raw, [gan](ConditionalGenerator* p) { delete p; });
-}
 
 }  // namespace covergen::engine

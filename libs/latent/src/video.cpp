@@ -2,6 +2,7 @@
 
 #include <covergen/atomic_file.hpp>
 #include <covergen/errors.hpp>
+#include <covergen/image.hpp>
 
 #include <ATen/ATen.h>
 #include <gif_lib.h>
@@ -37,11 +38,6 @@ const char* to_string(FrameFormat f) {
     case FrameFormat::png_dir: return "png";
   }
   return "?";
-}
-
-at::Tensor to_rgb8(const at::Tensor& images) {
-  return images.detach().to(at::kCPU, at::kFloat).add(1.0).mul(127.5).round().clamp(0, 255).to(at::kByte)
-      .permute({0, 2, 3, 1}).contiguous();
 }
 
 struct FrameWriter::Impl {
@@ -141,7 +137,7 @@ struct FrameWriter::Impl {
     if (finished) throw Error(out + ": write after finish");
     if (images.dim() != 4 || images.size(1) != 3 || images.size(2) != images.size(3))
       throw InputError("frames must be images [N, 3, S, S]");
-    const auto rgb = to_rgb8(images);
+    const auto rgb = covergen::to_rgb8(images);
     const std::int64_t s = format == FrameFormat::png_dir || size == 0 ? images.size(2) : size;
     if (frames == 0 && side == 0) open(s);
     if (s != side) throw InputError(out + ": frame size changed mid-video");

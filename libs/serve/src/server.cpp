@@ -217,7 +217,7 @@ struct CoverParams {
   FinishRequest finish;
   std::uint64_t seed = 0;
   double truncation = 1.0;
-  std::string track_id, genre;
+  std::string track_id, genre, attributes;
 };
 
 std::int64_t parse_int(const std::string& field, const std::string& v, std::int64_t lo, std::int64_t hi) {
@@ -387,6 +387,7 @@ void Server::Impl::handle_covers(const httplib::Request& req, httplib::Response&
     if (fields.count("index")) p.index = parse_int("index", fields["index"], 0, p.n - 1);
     p.finish = parse_finish_request(fields);
     if (fields.count("genre")) p.genre = fields["genre"];
+    if (fields.count("attributes")) p.attributes = fields["attributes"];
     if (fields.count("track")) {
       p.track_id = fields["track"];
       if (p.track_id.size() != 32 || p.track_id.find_first_not_of("0123456789abcdef") != std::string::npos)
@@ -396,6 +397,9 @@ void Server::Impl::handle_covers(const httplib::Request& req, httplib::Response&
       throw InputError("this model makes covers from a track: send the audio file in the field 'audio'");
     if (maker.mode() == "genre" && p.genre.empty())
       throw InputError("this model makes covers from a genre: send the field 'genre' (GET /api/models lists them)");
+    if (maker.mode() == "attributes" && p.attributes.empty())
+      throw InputError("this model makes covers from attribute values: send the field 'attributes' as name=value,... "
+                       "(GET /api/models lists the names)");
   } catch (const InputError& e) {
     return send_error(res, 400, e.what());
   }
@@ -437,6 +441,8 @@ void Server::Impl::handle_covers(const httplib::Request& req, httplib::Response&
         condition = outcome->track->track.condition;
       } else if (maker.mode() == "genre") {
         condition = maker.condition_for_genre(p.genre);
+      } else if (maker.mode() == "attributes") {
+        condition = maker.condition_for_attributes(p.attributes);
       }
       upload.reset();  // the file is no longer needed
       const auto decoded = clock::now();
@@ -513,6 +519,7 @@ void Server::Impl::handle_covers(const httplib::Request& req, httplib::Response&
     if (maker.mode() == "encoder") body["track"]["embedding"] = t.values;  // Φ(track) before standardising
   }
   if (!p.genre.empty()) body["genre"] = p.genre;
+  if (!p.attributes.empty()) body["attributes"] = p.attributes;
   if (p.finish.active)
     body["finished"] = {{"size", p.finish.size}, {"formats", p.finish.formats}, {"artist", p.finish.artist},
                         {"title", p.finish.title}};

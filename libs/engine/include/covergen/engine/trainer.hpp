@@ -6,7 +6,6 @@
 #include "covergen/engine/batch_source.hpp"
 #include "covergen/gan.hpp"
 
-#include <ATen/core/Generator.h>
 #include <c10/core/Device.h>
 #include <c10/core/ScalarType.h>
 
@@ -75,29 +74,5 @@ class Trainer {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-/// Loads the generator saved by training (run dir or a generator/checkpoint file):
-/// recreates the GAN plugin from the file's header and loads the EMA weights.
-/// `meta_json_out` receives the run's condition meta.
-std::shared_ptr<ConditionalGenerator> load_generator(const std::filesystem::path& run_or_file,
-                                                     const PluginRegistry& registry,
-                                                     std::string* meta_json_out = nullptr);
-
-/// Writes images [N, 3, S, S] in [-1, 1] as a grid PNG (`per_row` per row), atomically.
-void write_image_grid(const std::filesystem::path& png, const at::Tensor& images, std::int64_t per_row);
-/// Writes one image [3, S, S] in [-1, 1] as PNG, atomically.
-void write_image_png(const std::filesystem::path& png, const at::Tensor& image);
-/// One image [3, S, S] in [-1, 1] as PNG file bytes (what write_image_png writes).
-std::string encode_image_png(const at::Tensor& image);
-
-/// n covers for one condition, as `covergen generate` makes them: z [n, latent_dim]
-/// drawn from N(0, 1) with `rng` (on the CPU, so a seed gives the same covers on
-/// every device), the condition [C] (undefined for unconditional models) repeated n
-/// times, both moved to `device`. Returns images [n, 3, S, S] in [-1, 1] on `device`.
-at::Tensor generate_covers(ConditionalGenerator& generator, const at::Tensor& condition, std::int64_t n,
-                           at::Generator& rng, double truncation, c10::Device device);
-/// The same with every generation option (truncation, precision).
-at::Tensor generate_covers(ConditionalGenerator& generator, const at::Tensor& condition, std::int64_t n,
-                           at::Generator& rng, const GenerateOptions& options, c10::Device device);
 
 }  // namespace covergen::engine

@@ -44,8 +44,4 @@ class FrameWriter {
   std::unique_ptr<Impl> impl_;
 };
 
-/// The 8-bit RGB value CoverGen writes for a pixel value v in [-1, 1] (PNG, video, GIF):
-/// round((v + 1) * 127.5) clamped to [0, 255]. Images [N, 3, S, S] -> uint8 [N, S, S, 3].
-at::Tensor to_rgb8(const at::Tensor& images);
-
 }  // namespace covergen::latent

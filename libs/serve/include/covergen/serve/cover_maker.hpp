@@ -1,7 +1,7 @@
-// CoverMaker: one loaded generator and everything needed to turn a track (or a
-// genre) into covers, the path `covergen generate` takes: decode -> audio summary
-// (or the run's music encoder, engine/encoder_condition.hpp) -> the run's
-// standardised condition -> generator -> PNG bytes. Used by
+// CoverMaker: one loaded generator (a run folder, generator.cvgn or TorchScript
+// G.pt) and everything needed to turn a track, a genre or attribute values into
+// covers, the path `covergen generate` takes (libs/generate): decode -> the run's
+// condition (generate::RunCondition) -> generator -> PNG bytes. Used by
 // `covergen serve`; safe to call from several threads (generation is serialised).
 #pragma once
 
@@ -33,7 +33,7 @@ struct RgbCover {
 
 class CoverMaker {
  public:
-  /// Loads a run folder, generator.cvgn or checkpoint.cvgn onto `device`
+  /// Loads a run folder, generator.cvgn, checkpoint.cvgn or TorchScript file onto `device`
   /// ("cpu", "cuda:0", "auto"). Throws InputError/PluginError like generate.
   CoverMaker(const std::filesystem::path& model, const PluginRegistry& registry, const std::string& device = "cpu");
   ~CoverMaker();
@@ -41,12 +41,13 @@ class CoverMaker {
   CoverMaker& operator=(const CoverMaker&) = delete;
 
   /// "audio" (covers from a track's summary features), "encoder" (from a track
-  /// through the run's fitted music encoder), "genre" (from a genre name) or "none"
-  /// (unconditional). Other run kinds are refused at construction.
+  /// through the run's fitted music encoder), "genre" (from a genre name),
+  /// "attributes" (from name=value pairs) or "none" (unconditional). Other run kinds
+  /// are refused at construction.
   const std::string& mode() const;
   /// Whether covers come from a track (modes audio and encoder).
   bool takes_audio() const;
-  /// Audio summary features (mode audio) or genre names (mode genre); empty otherwise.
+  /// Audio summary features (mode audio), genre names (genre) or attribute names (attributes); empty otherwise.
   const std::vector<std::string>& condition_names() const;
   std::int64_t image_size() const;
   /// Model facts as a JSON object (name, plugin, sizes, condition) for the API.
@@ -59,6 +60,9 @@ class CoverMaker {
   TrackCondition condition_for_audio(const std::filesystem::path& file, double max_seconds) const;
   /// One-hot condition of a genre; InputError listing the genres when unknown.
   std::vector<float> condition_for_genre(const std::string& genre) const;
+  /// Condition of "name=value,..." (mode attributes), standardised with the run's
+  /// statistics; unnamed attributes take the training mean. InputError for unknown names.
+  std::vector<float> condition_for_attributes(const std::string& values) const;
 
   /// n covers (PNG file bytes) for `condition` (empty for unconditional models),
   /// the same covers `covergen generate --seed seed -n n --truncation t` makes.
