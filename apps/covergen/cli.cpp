@@ -45,4 +45,10 @@ PluginRegistry make_registry() {
   return PluginRegistry(o);
 }
 
+std::function<void(const std::string&)> logger(const CommonOptions& opts) {
+  return [opts](const std::string& line) { log(opts, line); };
+}
+
+bool shows_progress(const CommonOptions& opts) { return !opts.quiet && !opts.json; }
+
 }  // namespace covergen::cli

@@ -28,6 +28,10 @@ void add_common_options(CLI::App& cmd, CommonOptions& opts, bool with_json = tru
 
 /// Log a line to stderr unless quiet.
 void log(const CommonOptions& opts, const std::string& line);
+/// log() as a callback for library functions that report progress lines.
+std::function<void(const std::string&)> logger(const CommonOptions& opts);
+/// Whether a progress line may be drawn (not --quiet, not --json).
+bool shows_progress(const CommonOptions& opts);
 
 }  // namespace covergen::cli
 

@@ -7,12 +7,12 @@
 // generator as a whole track would (the mapper's z for unconditional models, the
 // audio condition for audio-conditioned ones, with z fixed by --seed).
 #include "cli.hpp"
-#include "track_latents.hpp"
 
 #include <covergen/audio/load.hpp>
 #include <covergen/device.hpp>
 #include <covergen/errors.hpp>
 #include <covergen/generate/generator.hpp>
+#include <covergen/latent/track_latents.hpp>
 #include <covergen/latent/paths.hpp>
 #include <covergen/latent/video.hpp>
 #include <covergen/plugin_registry.hpp>
@@ -56,9 +56,9 @@ void run(const AnimateCli& o) {
   auto gen = covergen::generate::load_generator(o.model, registry, &meta_text);
   gen->to(device);
   const json cond = json::parse(meta_text).value("condition", json::object());
-  covergen::cli::TrackLatents tl(*gen, o.model, cond.dump(), o.mapper, registry);
+  covergen::latent::TrackLatents tl(*gen, o.model, cond.dump(), o.mapper, registry);
 
-  const auto features = covergen::cli::TrackLatents::analyse({o.song}).front();
+  const auto features = covergen::latent::TrackLatents::analyse({o.song}).front();
   const double sr = features.sample_rate, hop = features.hop_length;
   const double duration = static_cast<double>(features.n_samples) / sr;
   const auto frames = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(duration * o.fps - 1e-9)));
@@ -77,7 +77,7 @@ void run(const AnimateCli& o) {
     for (std::int64_t i = s; i < s + n; ++i) {
       const double centre = (static_cast<double>(i) + 0.5) / o.fps * sr / hop;  // in feature frames
       const int begin = std::clamp(static_cast<int>(std::lround(centre - win / 2.0)), 0, std::max(0, features.n_frames - win));
-      windows.push_back(covergen::cli::slice_features(features, begin, begin + win));
+      windows.push_back(covergen::latent::slice_features(features, begin, begin + win));
     }
     const auto pts = tl.points(windows);
     std::vector<at::Tensor> zs, cs;

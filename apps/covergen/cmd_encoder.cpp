@@ -8,13 +8,13 @@
 // (--features) or <dataset>/.covergen-cache/features, extracted on the fly for the
 // tracks it lacks (resumable).
 #include "cli.hpp"
-#include "track_encoding.hpp"
 
 #include <covergen/atomic_file.hpp>
 #include <covergen/audio/batch.hpp>
 #include <covergen/audio/load.hpp>
 #include <covergen/audio/summary.hpp>
 #include <covergen/generate/condition.hpp>
+#include <covergen/generate/encoder_inputs.hpp>
 #include <covergen/data/dataset.hpp>
 #include <covergen/device.hpp>
 #include <covergen/encoders/evaluate.hpp>
@@ -43,11 +43,11 @@ using nlohmann::json;
 
 namespace {
 
-using covergen::cli::default_threads;
-using covergen::cli::encode_keys;
-using covergen::cli::ensure_features;
-using covergen::cli::input_from_view;
-using covergen::cli::time_axis;
+using covergen::generate::default_threads;
+using covergen::generate::encode_keys;
+using covergen::generate::ensure_features;
+using covergen::generate::input_from_view;
+using covergen::generate::time_axis;
 
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
@@ -161,8 +161,8 @@ void run_fit(const FitCli& o) {
   auto encoder = registry.create_encoder(o.plugin, cfg.dump());
   auto ds = data::Dataset::open(o.data_dir);
   for (const auto& bad : ds.bad_rows()) covergen::cli::log(o.common, "covergen: skipped " + bad.to_string());
-  const fs::path store_dir = o.features.empty() ? covergen::cli::default_feature_store(ds) : fs::path(o.features);
-  auto store = ensure_features(ds, store_dir, o.threads, o.common);
+  const fs::path store_dir = o.features.empty() ? covergen::generate::default_feature_store(ds) : fs::path(o.features);
+  auto store = ensure_features(ds, store_dir, o.threads, covergen::cli::logger(o.common), covergen::cli::shows_progress(o.common));
   const auto kind = encoder->input_kind();
   const auto tr = split_tracks(ds, store, data::Split::train), va = split_tracks(ds, store, data::Split::val);
   if (tr.keys.size() < 2) throw covergen::InputError(o.data_dir, "fewer than 2 training tracks with features");
@@ -241,8 +241,8 @@ void run_eval(const EvalCli& o) {
   encoder->to(device);
   const auto header = covergen::read_model_header(o.model);
   auto ds = data::Dataset::open(o.data_dir);
-  const fs::path store_dir = o.features.empty() ? covergen::cli::default_feature_store(ds) : fs::path(o.features);
-  auto store = ensure_features(ds, store_dir, o.threads, o.common);
+  const fs::path store_dir = o.features.empty() ? covergen::generate::default_feature_store(ds) : fs::path(o.features);
+  auto store = ensure_features(ds, store_dir, o.threads, covergen::cli::logger(o.common), covergen::cli::shows_progress(o.common));
   auto ref = split_tracks(ds, store, data::Split::train);
   const auto test = split_tracks(ds, store, data::Split::test);
   if (test.keys.empty()) throw covergen::InputError(o.data_dir, "the test split has no tracks with features");

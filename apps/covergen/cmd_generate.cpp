@@ -4,7 +4,6 @@
 // attribute values, or a track through the run's encoder), writes n PNG covers per
 // request, a grid per request, and index.html, a gallery of everything written.
 #include "cli.hpp"
-#include "track_latents.hpp"
 
 #include <covergen/atomic_file.hpp>
 #include <covergen/device.hpp>
@@ -12,7 +11,9 @@
 #include <covergen/generate/condition.hpp>
 #include <covergen/generate/generator.hpp>
 #include <covergen/image.hpp>
+#include <covergen/latent/track_latents.hpp>
 #include <covergen/plugin_registry.hpp>
+#include <covergen/text.hpp>
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -55,20 +56,6 @@ std::string slugify(const std::string& s) {
   std::string out;
   for (char ch : s) out += (std::isalnum(static_cast<unsigned char>(ch)) || ch == '-') ? ch : '_';
   return out.empty() ? "cover" : out.substr(0, 80);
-}
-
-std::string html_escape(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      default: o += c;
-    }
-  }
-  return o;
 }
 
 // One request per genre, attribute set or track, with the run's condition for it
@@ -125,10 +112,10 @@ void write_gallery(const fs::path& out, const std::string& model, const std::vec
        "body{font-family:sans-serif;background:#111;color:#eee;margin:2em}"
        "h2{font-weight:normal;margin:1.5em 0 .5em}img{width:128px;height:128px;image-rendering:pixelated;"
        "margin:2px;border-radius:3px}</style></head><body><h1>Covers from "
-    << html_escape(model) << "</h1>";
+    << covergen::html_escape(model) << "</h1>";
   for (std::size_t i = 0; i < reqs.size(); ++i) {
-    h << "<h2>" << html_escape(reqs[i].label) << "</h2><div>";
-    for (const auto& f : files[i]) h << "<img src=\"" << html_escape(f) << "\" alt=\"" << html_escape(f) << "\">";
+    h << "<h2>" << covergen::html_escape(reqs[i].label) << "</h2><div>";
+    for (const auto& f : files[i]) h << "<img src=\"" << covergen::html_escape(f) << "\" alt=\"" << covergen::html_escape(f) << "\">";
     h << "</div>";
   }
   h << "</body></html>\n";
@@ -159,9 +146,9 @@ void run(const GenerateCliOptions& o) {
     if (o.tracks.empty()) throw covergen::InputError("--mapper needs audio files to map");
     if (!o.genres.empty() || !o.attributes.empty())
       throw covergen::InputError("--mapper drives an unconditional model; give no --genre or --attributes");
-    covergen::cli::TrackLatents tl(*gen, o.model, cond.dump(), o.mapper, registry);
+    covergen::latent::TrackLatents tl(*gen, o.model, cond.dump(), o.mapper, registry);
     std::vector<fs::path> files(o.tracks.begin(), o.tracks.end());
-    const auto pts = tl.points(covergen::cli::TrackLatents::analyse(files));
+    const auto pts = tl.points(covergen::latent::TrackLatents::analyse(files));
     for (std::size_t i = 0; i < files.size(); ++i)
       reqs.push_back({files[i].filename().string(), slugify(files[i].stem().string()), {}, pts[i].z});
   }

@@ -5,11 +5,11 @@
 // trained with --condition audio:...) or seed:N (z drawn from seed N; unconditional
 // models). z is slerped, conditions lerped; generators with a W space are lerped in W.
 #include "cli.hpp"
-#include "track_latents.hpp"
 
 #include <covergen/device.hpp>
 #include <covergen/errors.hpp>
 #include <covergen/generate/generator.hpp>
+#include <covergen/latent/track_latents.hpp>
 #include <covergen/latent/paths.hpp>
 #include <covergen/latent/video.hpp>
 #include <covergen/plugin_registry.hpp>
@@ -69,10 +69,10 @@ void run(const InterpolateCli& o) {
   std::vector<fs::path> tracks;
   if (!seed_a) tracks.push_back(o.from);
   if (!seed_b) tracks.push_back(o.to);
-  std::vector<covergen::cli::LatentPoint> pts;
+  std::vector<covergen::latent::LatentPoint> pts;
   if (!tracks.empty()) {
-    covergen::cli::TrackLatents tl(*gen, o.model, cond.dump(), o.mapper, registry);
-    pts = tl.points(covergen::cli::TrackLatents::analyse(tracks));
+    covergen::latent::TrackLatents tl(*gen, o.model, cond.dump(), o.mapper, registry);
+    pts = tl.points(covergen::latent::TrackLatents::analyse(tracks));
   } else if (!o.mapper.empty()) {
     throw covergen::InputError("--mapper is only used with audio endpoints");
   }
@@ -80,7 +80,7 @@ void run(const InterpolateCli& o) {
     throw covergen::InputError(o.model + " is conditional: a seed:N endpoint gives no condition; give audio files");
   std::size_t next = 0;
   auto endpoint = [&](const std::optional<std::uint64_t>& s, std::uint64_t default_seed) {
-    covergen::cli::LatentPoint p = s ? covergen::cli::LatentPoint{z_from_seed(*s, L), {}} : pts[next++];
+    covergen::latent::LatentPoint p = s ? covergen::latent::LatentPoint{z_from_seed(*s, L), {}} : pts[next++];
     if (!p.z.defined()) p.z = z_from_seed(default_seed, L);
     return p;
   };

@@ -5,10 +5,10 @@
 // held-out split (test, else val) with an MMD two-sample test against N(0, I) and the
 // Spearman correlation of pairwise distances in Φ-space and latent space.
 #include "cli.hpp"
-#include "track_encoding.hpp"
 
 #include <covergen/data/dataset.hpp>
 #include <covergen/errors.hpp>
+#include <covergen/generate/encoder_inputs.hpp>
 #include <covergen/generate/generator.hpp>
 #include <covergen/latent/mapper.hpp>
 #include <covergen/model_file.hpp>
@@ -79,8 +79,9 @@ void run_fit(const MapperFitCli& o) {
   auto encoder = covergen::load_encoder(o.encoder, registry);
   auto ds = data::Dataset::open(o.data_dir);
   for (const auto& bad : ds.bad_rows()) covergen::cli::log(o.common, "covergen: skipped " + bad.to_string());
-  const fs::path store_dir = o.features.empty() ? covergen::cli::default_feature_store(ds) : fs::path(o.features);
-  auto store = covergen::cli::ensure_features(ds, store_dir, o.threads, o.common);
+  const fs::path store_dir = o.features.empty() ? covergen::generate::default_feature_store(ds) : fs::path(o.features);
+  auto store = covergen::generate::ensure_features(ds, store_dir, o.threads, covergen::cli::logger(o.common),
+                                                  covergen::cli::shows_progress(o.common));
   const auto train = split_keys(ds, store, data::Split::train);
   auto held = split_keys(ds, store, data::Split::test);
   std::string held_name = "test";
@@ -91,8 +92,8 @@ void run_fit(const MapperFitCli& o) {
   if (train.size() < 3) throw covergen::InputError(o.data_dir, "fewer than 3 training tracks with features");
   covergen::cli::log(o.common, "covergen: encoding " + std::to_string(train.size() + held.size()) + " tracks with " +
                                    encoder->plugin_name() + " (dim " + std::to_string(encoder->dim()) + ")");
-  const auto phi_train = covergen::cli::encode_keys(*encoder, store, train);
-  const auto phi_held = held.empty() ? at::Tensor() : covergen::cli::encode_keys(*encoder, store, held);
+  const auto phi_train = covergen::generate::encode_keys(*encoder, store, train);
+  const auto phi_held = held.empty() ? at::Tensor() : covergen::generate::encode_keys(*encoder, store, held);
   auto mapper = covergen::latent::LatentMapper::fit(phi_train, gen->latent_dim(), o.seed);
   json report{{"train", evaluate(mapper, phi_train, o.permutations, o.seed)}};
   if (phi_held.defined() && phi_held.size(0) >= 3) report[held_name] = evaluate(mapper, phi_held, o.permutations, o.seed);

@@ -73,7 +73,7 @@ void run(ServeCliOptions& o) {
 void setup(CLI::App& root) {
   auto o = std::make_shared<ServeCliOptions>();
   auto* cmd = root.add_subcommand("serve", "A local web page that turns a track into covers (and its JSON API)");
-  cmd->add_option("--model", o->model, "Run folder, generator.cvgn or checkpoint.cvgn")->required();
+  cmd->add_option("--model", o->model, "Run folder, generator.cvgn, checkpoint.cvgn or TorchScript FILE.pt")->required();
   cmd->add_option("--host", o->server.host, "Address to listen on (loopback by default)")->capture_default_str();
   cmd->add_option("--port", o->server.port, "Port (0: any free port; the URL is printed)")->capture_default_str();
   cmd->add_option("--max-upload-mb", o->max_upload_mb, "Largest request body in MiB (larger: 413)")->capture_default_str();

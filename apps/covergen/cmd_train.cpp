@@ -4,18 +4,18 @@
 // Data-parallel: under a launcher's RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT, or with
 // --nproc N, which starts N local workers itself (docs/distributed.md).
 #include "cli.hpp"
-#include "encoder_conditions.hpp"
-#include "track_encoding.hpp"
 
 #include <covergen/data/dataset.hpp>
 #include <covergen/data/hash.hpp>
 #include <covergen/data/image_cache.hpp>
 #include <covergen/data/loader.hpp>
 #include <covergen/device.hpp>
+#include <covergen/engine/loader_batches.hpp>
 #include <covergen/engine/trainer.hpp>
 #include <covergen/atomic_file.hpp>
 #include <covergen/errors.hpp>
 #include <covergen/generate/condition.hpp>
+#include <covergen/generate/encoder_inputs.hpp>
 #include <covergen/model_file.hpp>
 #include <covergen/plugin_registry.hpp>
 #if __has_include(<covergen/distributed/distributed.hpp>)
@@ -78,7 +78,8 @@ covergen::generate::TrainingConditions encoder_conditions(const std::string& fil
                                                           const covergen::cli::CommonOptions& common) {
   auto registry = covergen::cli::make_registry();
   auto encoder = covergen::load_encoder(file, registry);
-  auto emb = covergen::cli::dataset_embeddings(ds, *encoder, threads, common);
+  auto emb = covergen::generate::dataset_embeddings(ds, *encoder, threads, covergen::cli::logger(common),
+                                                  covergen::cli::shows_progress(common));
   auto c = covergen::generate::encoder_training_conditions(*encoder, file, emb.raw, emb.have, ds, train);
   const fs::path copy = run_dir / "encoder.cvgn";
   if (!(resume && fs::exists(copy))) {
@@ -87,80 +88,6 @@ covergen::generate::TrainingConditions encoder_conditions(const std::string& fil
   }
   return c;
 }
-
-// Batches from the data loader (prefetching worker threads over the memory-mapped
-// cover cache, reshuffled per epoch by seed); the resumable state is the loader's
-// (epoch, next batch) plus the number of fake-condition draws.
-class LoaderBatches : public covergen::engine::BatchSource {
- public:
-  // `batch` is the global batch; this rank reads its shard (batch / world per step).
-  LoaderBatches(const data::Dataset& ds, const data::CoverCache& cache, const at::Tensor& per_track,
-                std::vector<std::size_t> train, std::int64_t batch, std::uint64_t seed, c10::Device device,
-                int rank, int world)
-      : items_(std::move(train)), cond_(per_track), seed_(seed), batch_(batch / world) {
-    data::ConditionSpec spec;
-    if (per_track.defined()) {
-      spec.kind = data::ConditionSpec::Kind::embedding;
-      spec.embedding = per_track;
-    }
-    data::LoaderOptions lo;
-    lo.batch_size = static_cast<std::size_t>(batch_);
-    lo.seed = seed;
-    lo.rank = rank;
-    lo.world = world;
-    lo.device = device;
-    loader_ = std::make_unique<data::Loader>(ds, cache, data::make_conditions(ds, spec), lo);
-    if (loader_->batches_per_epoch() == 0)
-      throw covergen::InputError(ds.csv_path().string(), "fewer training covers (" +
-                                                             std::to_string(loader_->samples_per_epoch() * world) +
-                                                             ") than one batch (" + std::to_string(batch) + "); lower --batch");
-    loader_->start(epoch_, position_);
-  }
-  covergen::engine::Batch next(std::int64_t n) override {
-    if (n != batch_) throw covergen::Error("internal: batch size changed during training");
-    data::Batch b;
-    while (!loader_->next(b)) loader_->start(++epoch_, position_ = 0);
-    ++position_;
-    covergen::engine::Batch out;
-    out.images = b.images;
-    if (cond_.defined()) out.conditions = b.conditions;
-    return out;
-  }
-  at::Tensor sample_conditions(std::int64_t n) override {
-    if (!cond_.defined()) return {};
-    std::vector<std::int64_t> idx(static_cast<std::size_t>(n));
-    for (auto& i : idx) i = static_cast<std::int64_t>(items_[pick()]);
-    return cond_.index_select(0, at::tensor(idx));
-  }
-  std::string state() const override {
-    return json{{"epoch", epoch_}, {"position", position_}, {"draws", draws_}}.dump();
-  }
-  void restore(const std::string& text) override {
-    auto j = json::parse(text);
-    epoch_ = j.at("epoch");
-    position_ = j.at("position");
-    loader_->start(epoch_, position_);
-    cond_rng_ = data::Rng(data::derive_seed(seed_, 0xC0DE));
-    draws_ = 0;
-    const std::uint64_t target = j.at("draws");
-    while (draws_ < target) pick();
-  }
-
- private:
-  std::size_t pick() {
-    ++draws_;
-    return static_cast<std::size_t>(cond_rng_.below(items_.size()));
-  }
-  std::vector<std::size_t> items_;
-  at::Tensor cond_;
-  std::uint64_t seed_;
-  std::int64_t batch_;
-  std::unique_ptr<data::Loader> loader_;
-  std::int64_t epoch_ = 0;
-  std::size_t position_ = 0;
-  data::Rng cond_rng_{data::derive_seed(seed_, 0xC0DE)};
-  std::uint64_t draws_ = 0;
-};
 
 void run(const TrainCliOptions& o) {
   const c10::Device device = covergen::parse_device(o.device);
@@ -184,7 +111,8 @@ void run(const TrainCliOptions& o) {
   if (o.nproc > 1) {
     // Workers only read the feature store: extract what it lacks once, here.
     if (covergen::generate::is_encoder_condition(o.condition))
-      covergen::cli::ensure_features(ds, covergen::cli::default_feature_store(ds), o.threads, o.common);
+      covergen::generate::ensure_features(ds, covergen::generate::default_feature_store(ds), o.threads,
+                                         covergen::cli::logger(o.common), covergen::cli::shows_progress(o.common));
     covergen::distributed::launch_local_workers(o.nproc, args_without_nproc());
     return;
   }
@@ -240,7 +168,7 @@ void run(const TrainCliOptions& o) {
   json meta = json::parse(cond.meta_json);
   meta["dataset"] = fs::absolute(o.data_dir).string();
   t.condition_meta_json = meta.dump();
-  LoaderBatches batches(ds, cache, cond.per_track, train, o.batch, o.seed, device, rank, world);
+  covergen::engine::LoaderBatches batches(ds, cache, cond.per_track, train, o.batch, o.seed, device, rank, world);
   if (rank == 0)
     covergen::cli::log(o.common, "covergen: training " + model->plugin_name() + " on " + std::to_string(train.size()) +
                                    " covers at " + std::to_string(o.image_size) + "px, condition " + o.condition +

@@ -4,7 +4,7 @@
 #include <covergen/audio/load.hpp>
 #include <covergen/audio/summary.hpp>
 #include <covergen/data/dataset.hpp>
-#include <covergen/data/image_cache.hpp>
+#include <covergen/parallel.hpp>
 #include <covergen/errors.hpp>
 #include <covergen/model_file.hpp>
 
@@ -64,7 +64,7 @@ at::Tensor audio_summary_values(const std::vector<fs::path>& files, const std::v
   const auto cols = summary_columns(names, "audio summary");
   auto out = at::zeros({static_cast<std::int64_t>(files.size()), static_cast<std::int64_t>(names.size())}, at::kDouble);
   auto* o = out.data_ptr<double>();
-  data::parallel_for(files.size(), threads, [&](std::size_t i) {
+  parallel_for(files.size(), threads, [&](std::size_t i) {
     thread_local audio::FeatureExtractor extractor;
     auto sound = audio::load(files[i]);
     std::vector<float> summary;
@@ -105,7 +105,7 @@ namespace {
 at::Tensor embeddings(const Encoder& encoder, const std::vector<fs::path>& files, int threads,
                       std::mutex& encode_mutex) {
   std::vector<at::Tensor> rows(files.size());
-  data::parallel_for(files.size(), threads, [&](std::size_t i) {
+  parallel_for(files.size(), threads, [&](std::size_t i) {
     at::Tensor x;
     const audio::Features f = analyse(files[i]);
     try {

@@ -3,6 +3,8 @@
 // and a grid of covers. Images are planar 8-bit RGB [3, S, S].
 #pragma once
 
+#include <covergen/text.hpp>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -24,7 +26,7 @@ std::string scatter_png(const std::vector<double>& xy, const std::vector<int>& l
 /// Images in rows of `per_row`, `scale` times their size, 2-px gaps. PNG bytes.
 std::string grid_png(const std::vector<const std::uint8_t*>& images, int image_size, int per_row, int scale = 2);
 
-/// Base64 (RFC 4648, with padding) of bytes, for data: URIs.
-std::string base64(const std::string& bytes);
+/// covergen::base64 (covergen/text.hpp), for data: URIs.
+using covergen::base64;
 
 }  // namespace covergen::eval

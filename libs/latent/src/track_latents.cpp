@@ -1,6 +1,6 @@
-#include "track_latents.hpp"
+#include "covergen/latent/track_latents.hpp"
 
-#include "track_encoding.hpp"
+#include <covergen/generate/encoder_inputs.hpp>
 
 #include <covergen/audio/load.hpp>
 #include <covergen/errors.hpp>
@@ -11,7 +11,7 @@
 
 #include <algorithm>
 
-namespace covergen::cli {
+namespace covergen::latent {
 
 using nlohmann::json;
 
@@ -26,7 +26,7 @@ TrackLatents::TrackLatents(const ConditionalGenerator& generator, const std::str
       throw InputError("--mapper " + mapper_file + ": " + model +
                        " is conditional; a mapper drives an unconditional generator's z (conditional models take "
                        "the track as their condition)");
-    mapper_ = latent::load_mapper(mapper_file, registry);
+    mapper_ = load_mapper(mapper_file, registry);
     if (mapper_->mapper.latent_dim() != generator.latent_dim())
       throw InputError(mapper_file, "maps to " + std::to_string(mapper_->mapper.latent_dim()) + "-d latents but " +
                                         model + " takes z of size " + std::to_string(generator.latent_dim()) +
@@ -66,7 +66,7 @@ std::vector<LatentPoint> TrackLatents::points(const std::vector<audio::Features>
     const auto kind = mapper_->encoder->input_kind();
     std::vector<at::Tensor> xs;
     for (const auto& f : features) xs.push_back(generate::encoder_input_from_features(f, kind));
-    const int ax = time_axis(kind);
+    const int ax = generate::time_axis(kind);
     bool same = true;
     for (const auto& x : xs) same = same && (ax < 0 || x.size(ax) == xs.front().size(ax));
     at::Tensor phi;
@@ -124,4 +124,4 @@ audio::Features slice_features(const audio::Features& f, int begin, int end) {
   return s;
 }
 
-}  // namespace covergen::cli
+}  // namespace covergen::latent

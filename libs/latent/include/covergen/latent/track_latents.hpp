@@ -1,5 +1,5 @@
 // How a track drives a generator, shared by `covergen generate --mapper`, `interpolate`
-// and `animate` (docs/latent.md):
+// and `animate` (docs/latent.md), and by programs linking covergen::latent:
 //  - an unconditional generator with a mapper (covergen mapper fit): z = mapper(Φ(track)),
 //    Φ the encoder the mapper carries;
 //  - a generator conditioned on the sound (train --condition audio:... or ENCODER.cvgn):
@@ -11,7 +11,7 @@
 #include <covergen/audio/features.hpp>
 #include <covergen/generate/condition.hpp>
 #include <covergen/generator.hpp>
-#include <covergen/latent/mapper.hpp>
+#include "covergen/latent/mapper.hpp"
 
 #include <ATen/core/Tensor.h>
 
@@ -24,7 +24,7 @@ namespace covergen {
 class PluginRegistry;
 }
 
-namespace covergen::cli {
+namespace covergen::latent {
 
 /// A point in the generator's input space; z and/or c may be undefined ("take z from the seed").
 struct LatentPoint {
@@ -48,7 +48,7 @@ class TrackLatents {
 
  private:
   std::string model_;
-  std::optional<latent::MapperFile> mapper_;
+  std::optional<MapperFile> mapper_;
   std::optional<generate::RunCondition> condition_;  // without a mapper: the run's condition of a track
 };
 
@@ -56,4 +56,4 @@ class TrackLatents {
 /// cut; beats shifted; tempo and tuning kept from the whole track), for windowed analysis.
 audio::Features slice_features(const audio::Features& f, int begin, int end);
 
-}  // namespace covergen::cli
+}  // namespace covergen::latent

@@ -1,16 +1,18 @@
-#include "track_encoding.hpp"
+#include "covergen/generate/encoder_inputs.hpp"
 
 #include <covergen/audio/batch.hpp>
+#include <covergen/errors.hpp>
 #include <covergen/progress.hpp>
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 #include <algorithm>
 #include <thread>
 
 namespace fs = std::filesystem;
 
-namespace covergen::cli {
+namespace covergen::generate {
 
 int default_threads(int t) { return t > 0 ? t : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
 
@@ -18,7 +20,10 @@ fs::path default_feature_store(const data::Dataset& ds) { return ds.spec().root 
 
 // Opens (or creates) the feature store and extracts the dataset tracks it lacks.
 audio::FeatureStore ensure_features(const data::Dataset& ds, const fs::path& dir, int threads,
-                                    const CommonOptions& common) {
+                                    const std::function<void(const std::string&)>& log_fn, bool show_progress) {
+  auto log = [&](const std::string& line) {
+    if (log_fn) log_fn(line);
+  };
   audio::BatchOptions b;
   b.threads = default_threads(threads);
   auto store = audio::FeatureStore::open_or_create(dir, audio::store_layout(b));
@@ -26,15 +31,15 @@ audio::FeatureStore ensure_features(const data::Dataset& ds, const fs::path& dir
   for (const auto& t : ds.tracks())
     if (!store.contains(t.id)) items.push_back({t.id, t.audio});
   if (items.empty()) return store;
-  log(common, "covergen: extracting features of " + std::to_string(items.size()) + " tracks into " +
+  log("covergen: extracting features of " + std::to_string(items.size()) + " tracks into " +
                                  dir.string() + " (" + std::to_string(b.threads) + " threads)");
-  Progress progress("features", static_cast<std::int64_t>(items.size()), !common.quiet && !common.json);
+  Progress progress("features", static_cast<std::int64_t>(items.size()), show_progress);
   auto rep = audio::extract_batch(items, store, b, [&](const audio::BatchProgress& p) {
     progress.update(static_cast<std::int64_t>(p.done), std::to_string(p.failed) + " failed");
   });
   progress.finish();
-  for (const auto& f : rep.failures) log(common, "covergen: skipped " + f.error);
-  log(common, "covergen: features extracted in " + std::to_string(rep.wall_seconds) + " s");
+  for (const auto& f : rep.failures) log("covergen: skipped " + f.error);
+  log("covergen: features extracted in " + std::to_string(rep.wall_seconds) + " s");
   return store;
 }
 
@@ -80,4 +85,25 @@ at::Tensor encode_keys(const Encoder& e, const audio::FeatureStore& store, const
   return out.empty() ? at::zeros({0, e.dim()}) : at::cat(out, 0).contiguous();
 }
 
-}  // namespace covergen::cli
+DatasetEmbeddings dataset_embeddings(const data::Dataset& ds, const Encoder& encoder, int threads,
+                                     const std::function<void(const std::string&)>& log, bool progress) {
+  auto store = ensure_features(ds, default_feature_store(ds), threads, log, progress);
+  DatasetEmbeddings out;
+  out.have.assign(ds.size(), false);
+  std::vector<std::string> keys;
+  std::vector<std::int64_t> rows;
+  for (std::size_t i = 0; i < ds.size(); ++i)
+    if (store.contains(ds.tracks()[i].id)) {
+      keys.push_back(ds.tracks()[i].id);
+      rows.push_back(static_cast<std::int64_t>(i));
+      out.have[i] = true;
+    }
+  if (keys.empty()) throw InputError(ds.csv_path().string(), "no track's audio could be decoded: nothing to encode");
+  at::NoGradGuard no_grad;
+  const at::Tensor e = encode_keys(encoder, store, keys).to(at::kDouble);
+  out.raw = at::zeros({static_cast<std::int64_t>(ds.size()), e.size(1)}, at::kDouble);
+  out.raw.index_copy_(0, at::tensor(rows), e);
+  return out;
+}
+
+}  // namespace covergen::generate
