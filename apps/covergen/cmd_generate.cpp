@@ -1,19 +1,18 @@
 // covergen generate --model RUN [TRACK...] [--genre NAME...] [--attributes k=v,...]
 //   [-n 8] [--seed S] [--truncation PSI] --out DIR [--json]
 // Loads a trained generator, builds one condition per request (a genre, a set of
-// attribute values, or a track through the run's encoder), writes n PNG covers per
-// request, a grid per request, and index.html, a gallery of everything written.
+// attribute values, or a track; libs/generate), writes n PNG covers per request, a
+// grid per request, and index.html, a gallery of everything written.
 #include "cli.hpp"
 
-#include <covergen/atomic_file.hpp>
 #include <covergen/device.hpp>
 #include <covergen/errors.hpp>
 #include <covergen/generate/condition.hpp>
 #include <covergen/generate/generator.hpp>
+#include <covergen/generate/requests.hpp>
 #include <covergen/image.hpp>
 #include <covergen/latent/track_latents.hpp>
 #include <covergen/plugin_registry.hpp>
-#include <covergen/text.hpp>
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -45,83 +44,6 @@ struct GenerateCliOptions {
 #endif
 };
 
-struct Request {
-  std::string label;  // what the user asked for, e.g. "genre=rock" or a track file
-  std::string slug;   // file-name-safe label
-  at::Tensor condition;  // [C] or undefined
-  at::Tensor z;          // [L] chosen by a mapper, or undefined
-};
-
-std::string slugify(const std::string& s) {
-  std::string out;
-  for (char ch : s) out += (std::isalnum(static_cast<unsigned char>(ch)) || ch == '-') ? ch : '_';
-  return out.empty() ? "cover" : out.substr(0, 80);
-}
-
-// One request per genre, attribute set or track, with the run's condition for it
-// (libs/generate computes every condition; this checks which inputs fit the run).
-std::vector<Request> build_requests(const GenerateCliOptions& o, const covergen::generate::RunCondition& cond) {
-  const std::string& mode = cond.mode();
-  std::vector<Request> reqs;
-  const std::string names_json = json(cond.names()).dump();
-  if (mode == "none") {
-    if (!o.tracks.empty() || !o.genres.empty() || !o.attributes.empty())
-      throw covergen::InputError(o.model + ": this model is unconditional; give no tracks, --genre or --attributes");
-    reqs.push_back({"unconditional", "unconditional", {}});
-    return reqs;
-  }
-  if (mode == "genre") {
-    if (!o.tracks.empty())
-      throw covergen::InputError(o.model + ": this model is conditioned on genre, not on tracks; use --genre NAME (" +
-                                 "one of: " + names_json + ")");
-    const std::vector<std::string> wanted = o.genres.empty() ? cond.names() : o.genres;
-    const auto c = cond.for_genres(wanted);
-    for (std::size_t i = 0; i < wanted.size(); ++i)
-      reqs.push_back({"genre " + wanted[i], slugify(wanted[i]), c[static_cast<std::int64_t>(i)]});
-    return reqs;
-  }
-  if (mode == "attributes") {
-    if (!o.tracks.empty() || !o.genres.empty())
-      throw covergen::InputError(o.model + ": this model is conditioned on attributes " + names_json +
-                                 "; use --attributes name=value,...");
-    if (o.attributes.empty()) throw covergen::InputError(o.model + ": give --attributes name=value,...");
-    for (const auto& a : o.attributes) reqs.push_back({a, slugify(a), cond.for_attributes(a)});
-    return reqs;
-  }
-  if (cond.takes_audio()) {  // the sound's summary features, or Φ(track) from the run's copy of its encoder
-    if (o.tracks.empty())
-      throw covergen::InputError(o.model + (mode == "audio" ? std::string(": this model is conditioned on the sound of a track")
-                                                            : ": this model is conditioned on a music encoder (" +
-                                                                  cond.encoder()->plugin_name() + ")") +
-                                 "; give audio files");
-    if (!o.genres.empty() || !o.attributes.empty())
-      throw covergen::InputError(o.model + ": this model takes tracks, not --genre or --attributes");
-    std::vector<fs::path> files(o.tracks.begin(), o.tracks.end());
-    const auto c = cond.for_tracks(files, 0);
-    for (std::size_t i = 0; i < files.size(); ++i)
-      reqs.push_back({files[i].filename().string(), slugify(files[i].stem().string()), c[static_cast<std::int64_t>(i)]});
-    return reqs;
-  }
-  throw covergen::InputError(o.model + ": unsupported condition mode '" + mode + "' in this build");
-}
-
-void write_gallery(const fs::path& out, const std::string& model, const std::vector<Request>& reqs,
-                   const std::vector<std::vector<std::string>>& files) {
-  std::ostringstream h;
-  h << "<!doctype html><html><head><meta charset=\"utf-8\"><title>CoverGen covers</title><style>"
-       "body{font-family:sans-serif;background:#111;color:#eee;margin:2em}"
-       "h2{font-weight:normal;margin:1.5em 0 .5em}img{width:128px;height:128px;image-rendering:pixelated;"
-       "margin:2px;border-radius:3px}</style></head><body><h1>Covers from "
-    << covergen::html_escape(model) << "</h1>";
-  for (std::size_t i = 0; i < reqs.size(); ++i) {
-    h << "<h2>" << covergen::html_escape(reqs[i].label) << "</h2><div>";
-    for (const auto& f : files[i]) h << "<img src=\"" << covergen::html_escape(f) << "\" alt=\"" << covergen::html_escape(f) << "\">";
-    h << "</div>";
-  }
-  h << "</body></html>\n";
-  covergen::write_file_atomic(out / "index.html", h.str());
-}
-
 void run(const GenerateCliOptions& o) {
   if (o.n <= 0 || o.n > 4096) throw covergen::InputError("-n must be between 1 and 4096");
 #ifdef COVERGEN_GENERATE_FINISH
@@ -137,9 +59,11 @@ void run(const GenerateCliOptions& o) {
   auto gen = covergen::generate::load_generator(o.model, registry, &meta_text);
   gen->to(device);
   const json cond = json::parse(meta_text).value("condition", json::object());
-  std::vector<Request> reqs;
+  std::vector<covergen::generate::CoverRequest> reqs;
   if (o.mapper.empty()) {
-    reqs = build_requests(o, covergen::generate::RunCondition(o.model, cond.dump(), gen->condition_dim(), registry));
+    reqs = covergen::generate::cover_requests(
+        covergen::generate::RunCondition(o.model, cond.dump(), gen->condition_dim(), registry), o.model, o.tracks,
+        o.genres, o.attributes);
   } else {
     // A mapper gives each track its own latent (docs/latent.md).
     if (!(o.variation >= 0.0 && o.variation <= 1.0)) throw covergen::InputError("--variation must be in [0, 1]");
@@ -150,7 +74,7 @@ void run(const GenerateCliOptions& o) {
     std::vector<fs::path> files(o.tracks.begin(), o.tracks.end());
     const auto pts = tl.points(covergen::latent::TrackLatents::analyse(files));
     for (std::size_t i = 0; i < files.size(); ++i)
-      reqs.push_back({files[i].filename().string(), slugify(files[i].stem().string()), {}, pts[i].z});
+      reqs.push_back({files[i].filename().string(), covergen::generate::slugify(files[i].stem().string()), {}, pts[i].z});
   }
 
   fs::create_directories(o.out);
@@ -191,7 +115,7 @@ void run(const GenerateCliOptions& o) {
     item["grid"] = (fs::path(o.out) / grid).string();
     written.push_back(item);
   }
-  write_gallery(o.out, o.model, reqs, files);
+  covergen::generate::write_gallery(o.out, o.model, reqs, files);
   if (o.common.json) {
     std::cout << json{{"schema_version", 1}, {"model", o.model}, {"device", covergen::device_string(device)},
                       {"seed", o.seed}, {"truncation", o.truncation}, {"precision", covergen::to_string(gopts.precision)}, {"results", written},

@@ -15,6 +15,7 @@
 #include <covergen/nn/gan_model.hpp>
 #include <covergen/engine/trainer.hpp>
 #include <covergen/generate/generator.hpp>
+#include <covergen/image.hpp>
 #include <covergen/plugin_registry.hpp>
 
 #include <ATen/ATen.h>
@@ -257,8 +258,8 @@ int main(int argc, char** argv) {
       gen->bf16 = true;
       std::printf("bf16 vs float32 image error: max %.2e, mean %.2e (one 8-bit level = %.2e)\n",
                   (low - ref).abs().max().item<double>(), (low - ref).abs().mean().item<double>(), 2.0 / 255);
-      // As the PNG writer quantises (engine/images.cpp): the 8-bit values that differ.
-      const auto to8 = [](const at::Tensor& x) { return x.add(1.0).mul(127.5).round().clamp(0, 255).to(at::kInt); };
+      // As the PNG writer quantises (covergen::to_rgb8, libs/image): the 8-bit values that differ.
+      const auto to8 = [](const at::Tensor& x) { return covergen::to_rgb8(x).to(at::kInt); };
       const at::Tensor d8 = (to8(low) - to8(ref)).abs();
       std::printf("bf16 vs float32 in 8-bit PNG values: %.3f%% differ, max %d level(s)\n",
                   100.0 * d8.gt(0).sum().item<double>() / static_cast<double>(d8.numel()), d8.max().item<int>());

@@ -59,7 +59,7 @@ TEST_CASE("to_rgb8 rounds (x + 1) * 127.5 and clamps, channels last", "[image]")
   img[0][0][0][1] = 1.0;   // 255
   img[0][1][0][0] = 2.0;   // clamped to 255
   img[0][1][0][1] = -3.0;  // clamped to 0
-  img[0][2][0][0] = 0.0;   // 127.5 -> 128 (round half away from zero)
+  img[0][2][0][0] = 0.0;   // 127.5 -> 128 (torch rounds halves to even)
   img[0][2][0][1] = 0.5;   // 191.25 -> 191
   const auto u8 = covergen::to_rgb8(img);
   REQUIRE(u8.sizes() == at::IntArrayRef({1, 1, 2, 3}));

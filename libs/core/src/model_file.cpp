@@ -1,4 +1,5 @@
 #include "covergen/model_file.hpp"
+#include "covergen/named_tensors.hpp"
 
 #include "covergen/atomic_file.hpp"
 #include "covergen/errors.hpp"
@@ -108,6 +109,14 @@ std::shared_ptr<Encoder> load_encoder(const fs::path& path, const PluginRegistry
   auto enc = registry.create_encoder(h.plugin, h.config_json);
   load_named_tensors(*enc, tensors, path.string());
   return enc;
+}
+
+NamedTensors take_prefixed(const NamedTensors& all, const std::string& prefix) {
+  NamedTensors out;
+  const std::string p = prefix + "/";
+  for (const auto& [k, t] : all)
+    if (k.compare(0, p.size(), p) == 0) out.emplace_back(k.substr(p.size()), t);
+  return out;
 }
 
 }  // namespace covergen

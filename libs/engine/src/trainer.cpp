@@ -6,6 +6,7 @@
 #include "covergen/errors.hpp"
 #include "covergen/image.hpp"
 #include "covergen/model_file.hpp"
+#include "covergen/named_tensors.hpp"
 #include "covergen/plugin_identity.hpp"
 #include "covergen/plugin_registry.hpp"
 #include "covergen/progress.hpp"
@@ -49,15 +50,6 @@ std::string format_losses(const LossStats& s) {
   o.precision(4);
   for (const auto& [k, v] : s) o << k << "=" << v << " ";
   return o.str();
-}
-
-// Selects the entries under `prefix/` and strips the prefix.
-NamedTensors take_prefixed(const NamedTensors& all, const std::string& prefix) {
-  NamedTensors out;
-  const std::string p = prefix + "/";
-  for (const auto& [k, t] : all)
-    if (k.compare(0, p.size(), p) == 0) out.emplace_back(k.substr(p.size()), t);
-  return out;
 }
 
 void append_prefixed(NamedTensors& out, const std::string& prefix, const NamedTensors& in) {

@@ -3,6 +3,7 @@
 #include <covergen/errors.hpp>
 #include <covergen/gan.hpp>
 #include <covergen/model_file.hpp>
+#include <covergen/named_tensors.hpp>
 #include <covergen/plugin_identity.hpp>
 #include <covergen/plugin_registry.hpp>
 
@@ -18,15 +19,6 @@ namespace fs = std::filesystem;
 namespace covergen::generate {
 
 namespace {
-
-// Entries of `all` under `prefix/`, the prefix stripped (a checkpoint's "ema/...").
-NamedTensors take_prefixed(const NamedTensors& all, const std::string& prefix) {
-  NamedTensors out;
-  const std::string p = prefix + "/";
-  for (const auto& [k, t] : all)
-    if (k.compare(0, p.size(), p) == 0) out.emplace_back(k.substr(p.size()), t);
-  return out;
-}
 
 // A run folder, generator.cvgn or checkpoint.cvgn: the GAN plugin from the header,
 // its generator with the EMA weights (the live G's in a checkpoint without EMA).
