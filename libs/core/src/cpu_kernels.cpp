@@ -3,10 +3,13 @@
 #include "covergen/cpu_features.hpp"
 #include "covergen/errors.hpp"
 
+#include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
 #include <dlfcn.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 
 namespace covergen {
@@ -93,6 +96,59 @@ std::string bf16_unavailable_reason() {
 void require_native_bf16(const std::string& what) {
   const std::string why = bf16_unavailable_reason();
   if (!why.empty()) throw InputError(what + ": " + why + "; use float32 precision here");
+}
+
+}  // namespace covergen
+
+namespace covergen {
+
+namespace {
+
+template <typename Fn>
+double best_gflops(double flop, double seconds, Fn&& fn) {
+  using clock = std::chrono::steady_clock;
+  fn();  // warm-up: plans, packing buffers, thread pool
+  double best = 0.0;
+  const auto end = clock::now() + std::chrono::duration<double>(seconds);
+  int runs = 0;
+  do {
+    const auto t0 = clock::now();
+    fn();
+    const double s = std::chrono::duration<double>(clock::now() - t0).count();
+    if (s > 0.0) best = std::max(best, flop / s * 1e-9);
+    ++runs;
+  } while (clock::now() < end || runs < 3);
+  return best;
+}
+
+}  // namespace
+
+CpuPeak measure_cpu_peak(double seconds) {
+  at::NoGradGuard no_grad;
+  const int threads = at::get_num_threads();
+  const auto gen = at::detail::createCPUGenerator(1);
+  const int64_t n = 1024;
+  const at::Tensor a = at::randn({n, n}, gen), b = at::randn({n, n}, gen);
+  at::Tensor c = at::empty({n, n});
+  const double gemm_flop = 2.0 * n * n * n;
+  const at::Tensor x = at::randn({64, 128, 16, 16}, gen), w = at::randn({128, 128, 3, 3}, gen);
+  const double conv_flop = 2.0 * 64 * 128 * 16 * 16 * 128 * 9;
+  const auto sgemm = [&] { at::mm_out(c, a, b); };
+  const auto conv = [&] { (void)at::conv2d(x, w, {}, 1, 1); };
+  CpuPeak p;
+  p.threads = threads;
+  try {
+    at::set_num_threads(1);
+    p.sgemm_1t = best_gflops(gemm_flop, seconds, sgemm);
+    p.conv_1t = best_gflops(conv_flop, seconds, conv);
+    at::set_num_threads(threads);
+    p.sgemm_nt = best_gflops(gemm_flop, seconds, sgemm);
+    p.conv_nt = best_gflops(conv_flop, seconds, conv);
+  } catch (...) {
+    at::set_num_threads(threads);
+    throw;
+  }
+  return p;
 }
 
 }  // namespace covergen

@@ -28,4 +28,19 @@ std::string bf16_unavailable_reason();
 /// Throws InputError (exit 3) with `what` and bf16_unavailable_reason() unless bf16 runs in hardware.
 void require_native_bf16(const std::string& what);
 
+
+/// The machine's practical float32 peak, measured through the tensor backend, so a
+/// throughput figure can be quoted as a share of it (covergen bench cpu).
+struct CpuPeak {
+  int threads = 0;          ///< the intra-op thread count of the "all threads" figures
+  double sgemm_1t = 0.0;    ///< GFLOP/s, 1024^3 float32 matrix product (BLAS), one thread
+  double sgemm_nt = 0.0;    ///< the same, all threads
+  double conv_1t = 0.0;     ///< GFLOP/s, 3x3 convolution 128->128 at 16x16, batch 64 (oneDNN), one thread
+  double conv_nt = 0.0;     ///< the same, all threads
+};
+
+/// Runs each kernel for about `seconds` per thread setting and keeps its best rate.
+/// Restores the thread count it found.
+CpuPeak measure_cpu_peak(double seconds = 1.0);
+
 }  // namespace covergen
