@@ -76,8 +76,8 @@ function postCovers(form, onUpload) {
     const xhr = new XMLHttpRequest();
     xhr.open('POST', '/api/covers');
     xhr.responseType = 'json';
-    xhr.upload.onprogress = (e) => { if (e.lengthComputable) onUpload(e.loaded / e.total); };
-    xhr.upload.onload = () => onUpload(1);
+    xhr.upload.onprogress = (e) => { if (e.lengthComputable) onUpload(e.loaded, e.total); };
+    xhr.upload.onload = () => onUpload(1, 1);
     xhr.onload = () => resolve({ status: xhr.status, body: xhr.response || {}, retryAfter: xhr.getResponseHeader('Retry-After') });
     xhr.onerror = () => reject(new Error('the connection to the server failed'));
     xhr.send(form);
@@ -129,15 +129,24 @@ async function makeCovers({ upload }) {
   };
   if (!sending) generating();
   try {
-    const r = await postCovers(form, (f) => {
-      if (!sending) return;
-      if (f >= 1 && !timer) generating();
-      else if (!timer) fill.style.width = (f * 100).toFixed(0) + '%';
+    const r = await postCovers(form, (loaded, total) => {
+      if (!sending || timer) return;
+      if (loaded >= total) return generating();
+      fill.style.width = (loaded / total * 100).toFixed(0) + '%';
+      $('progress-text').textContent = `Uploading ${state.file.name}: ${formatBytes(loaded)} of ${formatBytes(total)} ` +
+        `(${(loaded / total * 100).toFixed(0)}%)…`;
     });
     if (r.status === 404 && !upload && state.file) {  // the server forgot the track: send it again
       clearInterval(timer);
       setBusy(false);
       return makeCovers({ upload: true });
+    }
+    if (r.status === 400 && sending) {  // not audio the server can read: say so, forget the file
+      const formats = state.limits ? state.limits.audio_formats.join(', ') : 'mp3, wav, flac, ogg';
+      const name = state.file.name;
+      restorePreviousFile();
+      throw new Error(`${name} is not a track covergen can use. Drop an audio file (${formats}). ` +
+        `The server said: ${r.body.error || 'bad request'}`);
     }
     if (r.status !== 200) {
       let msg = r.body.error || `the server answered ${r.status}`;
@@ -208,6 +217,9 @@ function render(body) {
     state.trackName = body.track.name;
     const f = body.track.features || {};
     const parts = [`<b></b> · ${body.track.seconds.toFixed(1)} s ${body.track.format}`];
+    // The server decodes at most max_audio_seconds of a track (covergen serve --max-audio-seconds).
+    const max = state.limits ? state.limits.max_audio_seconds : 0;
+    if (max > 0 && body.track.seconds >= max - 0.5) parts.push(`the first ${max} s of a longer track`);
     if (f.tempo_bpm !== undefined) parts.push(`${f.tempo_bpm.toFixed(0)} BPM`);
     $('track').innerHTML = parts.join(' · ') + ` · seed ${body.seed} · truncation ${body.truncation.toFixed(2)}`;
     $('track').querySelector('b').textContent = body.track.name;
@@ -255,8 +267,19 @@ function render(body) {
   $('result').hidden = false;
 }
 
+// Back to the track before a file the server refused (its covers are still shown).
+function restorePreviousFile() {
+  const p = state.previous || { file: null, trackId: null };
+  state.file = p.file;
+  state.trackId = p.trackId;
+  $('file').value = '';
+  $('drop').classList.toggle('has-file', Boolean(p.file));
+  $('drop').querySelector('.drop-title').textContent = p.file ? p.file.name : 'Drop an audio file here';
+}
+
 function chooseFile(file) {
   if (!file) return;
+  state.previous = { file: state.file, trackId: state.trackId };
   state.file = file;
   state.trackId = null;
   $('drop').classList.add('has-file');
