@@ -235,9 +235,24 @@ async function main() {
       `then a running clock while the server worked (${clock.length} updates, up to ${clock[clock.length - 1]} s)`);
     check(progress.maxGapMs < 1500, `the page's main thread never stalled (longest timer gap ${progress.maxGapMs.toFixed(0)} ms)`);
 
+    // A track dropped while another is being made is not lost: it goes next.
+    const queuedBefore = coverAnswers.length;
+    await page.setInputFiles('#file', longFile);
+    await page.waitForSelector('#progress:not([hidden])', { timeout: 10000 });
+    await dropFile(page, '#drop', wavFile, 'audio/wav');
+    const busyText = await page.textContent('#progress-text');
+    await until(() => coverAnswers.length >= queuedBefore + 2, 'the answers for the long track and the WAV', 180000);
+    await page.waitForFunction(() => document.getElementById('progress').hidden, null, { timeout: 120000 });
+    const [queuedFirst, queuedSecond] = coverAnswers.slice(queuedBefore);
+    check(coverAnswers.length === queuedBefore + 2 && queuedFirst.track.name === 'long-mix.flac' &&
+      queuedSecond.track.name === 'synth-wav.wav' && (await page.textContent('#track')).includes('synth-wav.wav') &&
+      busyText.endsWith('(then synth-wav.wav)'),
+    `a WAV dropped while the long track was made went next (the page said "${busyText}")`);
+    const lastTrack = queuedSecond.track;
+
     // Files that are not audio: a clear message on the page, the last track stays, and
     // the server keeps serving (a re-roll of the last track works right after).
-    const covers12 = await page.$$eval('#grid .cover img', (imgs) => imgs.map((i) => i.src));
+    const coversBefore = await page.$$eval('#grid .cover img', (imgs) => imgs.map((i) => i.src));
     const png = path.join(work, 'artwork.png');
     fs.copyFileSync(saved, png);
     const pngBefore = coverAnswers.length;
@@ -247,15 +262,15 @@ async function main() {
     const pngError = await page.textContent('#error');
     check(pngError.startsWith('artwork.png is not a track covergen can use. Drop an audio file (') &&
       pngError.includes("'artwork.png': not a supported audio file"), 'a PNG gets a clear message: ' + pngError.trim());
-    check((await page.$$eval('#grid .cover img', (imgs) => imgs.map((i) => i.src))).every((src, i) => src === covers12[i]) &&
-      (await page.textContent('#drop .drop-title')) === 'long-mix.flac' && !(await page.$eval('#reroll', (b) => b.disabled)),
+    check((await page.$$eval('#grid .cover img', (imgs) => imgs.map((i) => i.src))).every((src, i) => src === coversBefore[i]) &&
+      (await page.textContent('#drop .drop-title')) === lastTrack.name && !(await page.$eval('#reroll', (b) => b.disabled)),
     'the page keeps the last track and its covers, Re-roll still enabled');
     const rerollBefore = coverAnswers.length;
     await page.click('#reroll');
     const afterPng = await nextAnswer(rerollBefore, 120000);
-    check(afterPng && afterPng.covers.length === Number(a.n) && afterPng.track.id === longAnswer.track.id &&
+    check(afterPng && afterPng.covers.length === Number(a.n) && afterPng.track.id === lastTrack.id &&
       !coverForms[coverForms.length - 1].includes('name="audio"') && (await page.$eval('#error', (e) => e.hidden)),
-    'the server keeps serving: a re-roll of the 12-minute track by id gives new covers and clears the message');
+    `the server keeps serving: a re-roll of ${lastTrack.name} by id gives new covers and clears the message`);
     const junk = path.join(work, 'notes.mp3');
     fs.writeFileSync(junk, 'this is not audio '.repeat(200));
     await page.setInputFiles('#file', junk);

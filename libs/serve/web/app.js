@@ -22,6 +22,11 @@ function showError(message) {
   e.hidden = !message;
 }
 
+// The progress line, naming the track dropped meanwhile that goes next, if any.
+function showProgress(text) {
+  $('progress-text').textContent = text + (state.nextFile ? ` (then ${state.nextFile.name})` : '');
+}
+
 function setBusy(busy, text) {
   state.busy = busy;
   $('progress').hidden = !busy;
@@ -124,7 +129,7 @@ async function makeCovers({ upload }) {
     fill.style.width = '';
     timer = setInterval(() => {
       const s = ((performance.now() - started) / 1000).toFixed(1);
-      $('progress-text').textContent = (sending ? 'Listening to the track and painting covers… ' : 'Painting covers… ') + s + ' s';
+      showProgress((sending ? 'Listening to the track and painting covers… ' : 'Painting covers… ') + s + ' s');
     }, 100);
   };
   if (!sending) generating();
@@ -133,8 +138,8 @@ async function makeCovers({ upload }) {
       if (!sending || timer) return;
       if (loaded >= total) return generating();
       fill.style.width = (loaded / total * 100).toFixed(0) + '%';
-      $('progress-text').textContent = `Uploading ${state.file.name}: ${formatBytes(loaded)} of ${formatBytes(total)} ` +
-        `(${(loaded / total * 100).toFixed(0)}%)…`;
+      showProgress(`Uploading ${state.file.name}: ${formatBytes(loaded)} of ${formatBytes(total)} ` +
+        `(${(loaded / total * 100).toFixed(0)}%)…`);
     });
     if (r.status === 404 && !upload && state.file) {  // the server forgot the track: send it again
       clearInterval(timer);
@@ -162,7 +167,12 @@ async function makeCovers({ upload }) {
   } finally {
     clearInterval(timer);
     setBusy(false);
-    if (state.textChanged && state.last) {
+    if (state.nextFile) {  // a track dropped while this batch was made: its turn now
+      const next = state.nextFile;
+      state.nextFile = null;
+      state.textChanged = false;  // the next batch takes the text as it is now
+      chooseFile(next);
+    } else if (state.textChanged && state.last) {
       state.textChanged = false;
       makeCovers({ upload: false });
     }
@@ -279,6 +289,12 @@ function restorePreviousFile() {
 
 function chooseFile(file) {
   if (!file) return;
+  $('file').value = '';  // choosing the same file again is a change too
+  if (state.busy) {  // one batch at a time: this track goes next (the latest drop wins)
+    state.nextFile = file;
+    showProgress($('progress-text').textContent.replace(/ \(then .*\)$/, ''));
+    return;
+  }
   state.previous = { file: state.file, trackId: state.trackId };
   state.file = file;
   state.trackId = null;
