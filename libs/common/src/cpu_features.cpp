@@ -106,15 +106,13 @@ std::string CpuFeatures::flags() const {
 CpuFeatures detect_cpu_features(const std::string& cap) {
   CpuFeatures f = detect_native();
   if (cap.empty() || cap == "native") return f;
-  if (cap != "baseline" && cap != "avx2" && cap != "avx512")
-    throw InputError("COVERGEN_CPU_ISA=" + cap + ": expected baseline, avx2, avx512 or native");
+  if (cap != "avx2" && cap != "avx512")
+    throw InputError("COVERGEN_CPU_ISA=" + cap + ": expected avx2, avx512 or native");
   f.cap = cap;
   // Each level drops what lies above it.
   f.avx512_bf16 = f.avx512_fp16 = f.amx_tile = f.amx_bf16 = false;
   if (cap == "avx512") return f;
   f.avx512f = f.avx512dq = f.avx512bw = f.avx512vl = f.avx512_vnni = false;
-  if (cap == "avx2") return f;
-  f.avx = f.avx2 = f.fma = f.f16c = f.sse42 = false;
   return f;
 }
 

@@ -1,12 +1,14 @@
 // What the processor offers the kernels, read once from cpuid (and the OS's
 // saved-state mask, so AVX-512/AMX count only when the kernel enables them).
 //
-// COVERGEN_CPU_ISA caps what the project's own code and its bf16 guard may use,
-// to reproduce a smaller machine on a larger one: `baseline` (x86-64: SSE2),
-// `avx2` (x86-64-v3: AVX, AVX2, FMA, F16C), `avx512` (x86-64-v4 with VNNI, but no
-// BF16/FP16/AMX) or `native` (the default: everything detected). Read once per
-// process. It does not reach oneDNN or ATen: give them DNNL_MAX_CPU_ISA and
-// ATEN_CPU_CAPABILITY as well (docs/performance.md).
+// COVERGEN_CPU_ISA stands a smaller machine in on a larger one: `avx2` (no AVX-512,
+// no BF16/FP16/AMX), `avx512` (AVX-512 with VNNI, but no BF16/FP16/AMX) or `native`
+// (the default: everything detected). Read once per process. What it reaches: the bf16
+// guard (covergen::bf16_unavailable_reason) and libmpg123's decoder choice
+// (covergen/audio/cpu.hpp); CoverGen's own multiversioned code has no AVX-512 clones,
+// so it already runs an AVX2 machine's code. It does not reach oneDNN, ATen or
+// OpenBLAS: give them DNNL_MAX_CPU_ISA, ATEN_CPU_CAPABILITY and OPENBLAS_CORETYPE as
+// well (docs/performance.md, "Machines").
 #pragma once
 
 #include <string>
@@ -38,7 +40,7 @@ struct CpuFeatures {
 };
 
 /// Detects the processor's features and applies `cap` (a COVERGEN_CPU_ISA value:
-/// baseline, avx2, avx512, native; empty = native). Throws InputError naming the
+/// avx2, avx512, native; empty = native). Throws InputError naming the
 /// variable for any other value.
 CpuFeatures detect_cpu_features(const std::string& cap);
 
