@@ -31,7 +31,7 @@ std::vector<std::string> parse_audio_condition(const std::string& spec) {
 }
 
 at::Tensor audio_summary_values(const std::vector<std::filesystem::path>& files, const std::vector<std::string>& names,
-                                int threads) {
+                                int threads, const std::vector<std::pair<double, double>>& windows) {
   const auto all = audio::summary_names();
   std::vector<std::size_t> cols;
   for (const auto& n : names) cols.push_back(static_cast<std::size_t>(std::find(all.begin(), all.end(), n) - all.begin()));
@@ -39,7 +39,12 @@ at::Tensor audio_summary_values(const std::vector<std::filesystem::path>& files,
   auto* o = out.data_ptr<double>();
   data::parallel_for(files.size(), threads, [&](std::size_t i) {
     thread_local audio::FeatureExtractor extractor;
-    auto sound = audio::load(files[i]);
+    audio::LoadOptions lo;
+    if (i < windows.size() && windows[i].first >= 0.0) {
+      lo.decode.offset_s = windows[i].first;
+      lo.decode.duration_s = windows[i].second;
+    }
+    auto sound = audio::load(files[i], lo);
     std::vector<float> summary;
     try {
       summary = audio::summary_vector(extractor.compute(sound.samples));

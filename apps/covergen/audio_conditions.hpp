@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace covergen::cli {
@@ -16,8 +17,10 @@ namespace covergen::cli {
 std::vector<std::string> parse_audio_condition(const std::string& spec);
 
 /// The raw (unstandardised) values of `names` for each file, [N, K] float64.
-/// Files that fail to decode throw InputError naming the file.
+/// Files that fail to decode throw InputError naming the file. `windows` (optional, one
+/// per file): (offset, duration) in seconds to read, offset < 0 meaning the whole file
+/// (a dataset's excerpt columns).
 at::Tensor audio_summary_values(const std::vector<std::filesystem::path>& files, const std::vector<std::string>& names,
-                                int threads);
+                                int threads, const std::vector<std::pair<double, double>>& windows = {});
 
 }  // namespace covergen::cli

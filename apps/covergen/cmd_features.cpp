@@ -63,13 +63,18 @@ audio::BatchOptions batch_options(const FeaturesOptions& o) {
 }
 
 #ifdef COVERGEN_FEATURES_HAVE_DATASETS
+// A dataset's excerpt columns (dataset import records the middle 30 s of each track)
+// choose what is read, unless --offset/--duration were given.
+bool g_use_excerpts = true;
+
 void add_dataset(const covergen::data::DatasetSpec& spec, std::vector<audio::BatchItem>& items,
                  std::vector<audio::BatchFailure>& bad) {
   covergen::data::DatasetOptions dopt;
   dopt.check_files = false;  // a missing audio file is reported by the decoder like any bad file
   auto ds = covergen::data::Dataset::open(spec, dopt);
   for (const auto& r : ds.bad_rows()) bad.push_back({r.id.empty() ? r.to_string() : r.id, r.file, r.to_string()});
-  for (const auto& t : ds.tracks()) items.push_back({t.id, t.audio});
+  for (const auto& t : ds.tracks())
+    items.push_back({t.id, t.audio, g_use_excerpts ? t.excerpt_start : -1.0, t.excerpt_seconds});
 }
 #endif
 
@@ -244,6 +249,9 @@ void setup(CLI::App& root) {
   cmd->callback([opts] {
     if (opts->npy_dir.empty() == opts->out.empty())
       throw covergen::InputError("give exactly one of --out STORE (batch) or --npy-dir DIR (one clip)");
+#ifdef COVERGEN_FEATURES_HAVE_DATASETS
+    g_use_excerpts = opts->offset == 0.0 && opts->duration < 0.0;
+#endif
     if (!opts->npy_dir.empty()) write_npy_dir(*opts);
     else run_batch(*opts);
   });

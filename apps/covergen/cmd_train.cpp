@@ -171,8 +171,12 @@ TrainConditions build_conditions(const std::string& spec, const data::Dataset& d
     if (audio) {
       names = covergen::cli::parse_audio_condition(spec);
       std::vector<fs::path> files;
-      for (const auto& t : ds.tracks()) files.push_back(t.audio);
-      raw = covergen::cli::audio_summary_values(files, names, threads);
+      std::vector<std::pair<double, double>> windows;  // the dataset's excerpts (dataset import)
+      for (const auto& t : ds.tracks()) {
+        files.push_back(t.audio);
+        windows.emplace_back(t.excerpt_start, t.excerpt_seconds);
+      }
+      raw = covergen::cli::audio_summary_values(files, names, threads, windows);
     } else {
       std::stringstream ss(spec.substr(11));
       for (std::string item; std::getline(ss, item, ',');)

@@ -87,7 +87,12 @@ BatchReport extract_batch(const std::vector<BatchItem>& items, FeatureStore& sto
       const BatchItem& it = items[todo[j]];
       Result r;
       try {
-        Audio a = load(it.path, options.load);
+        LoadOptions lo = options.load;
+        if (it.offset_s >= 0.0) {  // the item's own excerpt
+          lo.decode.offset_s = it.offset_s;
+          lo.decode.duration_s = it.duration_s;
+        }
+        Audio a = load(it.path, lo);
         Features f = fx->compute(a.samples);
         r.record = make_record(f);
       } catch (const InputError& e) {
