@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <unistd.h>
 
 namespace fs = std::filesystem;
 namespace data = covergen::data;
@@ -319,6 +320,20 @@ TEST_CASE("a music library imports: embedded and folder art, bad files listed, r
     REQUIRE(p);
     CHECK(p->kind == "undecodable audio");
     CHECK(r4.tracks == expect_tracks - 2);
+  }
+
+  // An unreadable folder is listed, not fatal (root reads everything: checked as a user only).
+  if (::geteuid() != 0) {
+    fs::create_directories(music / "Locked");
+    fs::permissions(music / "Locked", fs::perms::none);
+    const auto r5 = data::import_music(o);
+    fs::permissions(music / "Locked", fs::perms::owner_all);
+    p = find_problem(r5, "Locked");
+    REQUIRE(p);
+    CHECK(p->kind == "unreadable folder");
+    CHECK(r5.tracks > 0);
+  } else {
+    WARN("running as root: the unreadable-folder case is not checked");
   }
 
   // A folder with no audio at all is bad input; nothing written.
