@@ -211,6 +211,21 @@ void make_track(const MusicTools& tools, const TrackSpec& s) {
     if (!s.genre.empty()) a.insert(a.end(), {"-metadata", "genre=" + s.genre});
     a.push_back(s.file.string());
     must(a);
+  } else if (ext == ".opus") {
+    // Ogg Opus through ffmpeg (libopus); ffmpeg 5.1 cannot mux an attached picture into Ogg,
+    // so the picture goes in as the METADATA_BLOCK_PICTURE comment, as taggers write it.
+    if (tools.ffmpeg.empty()) throw std::runtime_error("ffmpeg was not found at configure time");
+    std::vector<std::string> a{tools.ffmpeg, "-nostdin", "-v", "error", "-y", "-i", wav.string(), "-c:a", "libopus",
+                               "-b:a", "48k", "-metadata", "artist=" + s.artist, "-metadata", "album=" + s.album,
+                               "-metadata", "title=" + s.title, "-metadata", "date=" + s.year};
+    if (!s.genre.empty()) a.insert(a.end(), {"-metadata", "genre=" + s.genre});
+    if (!s.picture.empty()) {
+      const bool png = s.picture.compare(1, 3, "PNG") == 0;
+      a.insert(a.end(), {"-metadata", "METADATA_BLOCK_PICTURE=" +
+                                          metadata_block_picture(s.picture, png ? "image/png" : "image/jpeg", 0, 0)});
+    }
+    a.push_back(s.file.string());
+    must(a);
   } else {
     throw std::runtime_error("make_track: unknown extension " + ext);
   }

@@ -23,7 +23,7 @@ MusicTools music_tools();
 void write_wav(const std::filesystem::path& path, double seconds, double freq);
 
 struct TrackSpec {
-  std::filesystem::path file;  ///< its extension picks the tool: .mp3 .flac .ogg .m4a
+  std::filesystem::path file;  ///< its extension picks the tool: .mp3 .flac .ogg .m4a .opus (ffmpeg)
   std::string artist, album_artist, album, title, genre, year;
   int track = 0;
   std::string picture;  ///< encoded image embedded as the front cover; empty: none

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <unistd.h>
 
 namespace fs = std::filesystem;
 namespace data = covergen::data;
@@ -164,10 +165,13 @@ TEST_CASE("a music library imports: embedded and folder art, bad files listed, r
   fs::create_directory_symlink("..", music / "Gamma" / "loop");
   // MP4 covr (ffmpeg): imported only with keep_undecodable.
   const bool have_m4a = !tools.ffmpeg.empty();
-  if (have_m4a)
+  // Ogg Opus (ffmpeg + METADATA_BLOCK_PICTURE), carrying Alpha's picture: stored once.
+  if (have_m4a) {
     mk({music / "Theta" / "01.m4a", "Artist H", "", "Theta", "Mp4", "Jazz", "2015", 1, cover_c, 3.0, 600});
-  else
-    WARN("ffmpeg not found at configure time: the MP4 covr case is not tested");
+    mk({music / "Iota" / "01.opus", "Artist I", "", "Iota", "Op", "Rock", "2016", 1, cover_a, 3.0, 300});
+  } else {
+    WARN("ffmpeg not found at configure time: the MP4 covr and Opus cases are not tested");
+  }
 
   data::ImportOptions o;
   o.inputs = {music};
@@ -178,15 +182,15 @@ TEST_CASE("a music library imports: embedded and folder art, bad files listed, r
   const auto r = data::import_music(o);
   INFO(r.to_json());
 
-  const std::size_t expect_tracks = 9 + (have_m4a ? 1 : 0);
+  const std::size_t expect_tracks = 9 + (have_m4a ? 2 : 0);
   CHECK(r.files == expect_tracks + 4);
   CHECK(r.tracks == expect_tracks);
-  CHECK(r.albums == 4 + (have_m4a ? 1 : 0));
-  CHECK(r.covers == 4);                // A, B, C embedded (the m4a shares C's bytes) + D's folder image
+  CHECK(r.albums == 4 + (have_m4a ? 2 : 0));
+  CHECK(r.covers == 4);                // A, B, C embedded (the m4a shares C's bytes, the opus A's) + D's folder image
   CHECK(r.covers_extracted == 3);      // each distinct embedded picture written once
   CHECK(files_in(out / "covers") == 3);
   CHECK(r.covers_folder == 2);
-  CHECK(r.covers_embedded == 7 + (have_m4a ? 1 : 0));
+  CHECK(r.covers_embedded == 7 + (have_m4a ? 2 : 0));
   CHECK(r.added == expect_tracks);
   CHECK(r.reused == 0);
 
@@ -210,7 +214,7 @@ TEST_CASE("a music library imports: embedded and folder art, bad files listed, r
 
   // Genres: "Rock", "rock ", "Rock; Indie" and "(17)" are one genre shared by two albums.
   auto g = genre_map(r);
-  CHECK(g["rock"] == 5);
+  CHECK(g["rock"] == 5 + (have_m4a ? 1 : 0));
   CHECK(g["jazz"] == 2 + (have_m4a ? 1 : 0));
   CHECK(g["electronic"] == 2);
   CHECK(g.size() == 3);
@@ -248,6 +252,10 @@ TEST_CASE("a music library imports: embedded and folder art, bad files listed, r
     if (row.at("album") == "Delta") {
       CHECK(row.at("cover_source") == "folder");
       CHECK(fs::path(row.at("cover")) == fs::absolute(music / "Delta" / "Folder.JPG"));
+    }
+    if (row.at("album") == "Iota") {
+      CHECK(row.at("cover") == a1.at("cover"));  // Opus METADATA_BLOCK_PICTURE, deduplicated with the mp3 album's
+      CHECK(row.at("genre") == "rock");
     }
     if (row.at("album") == "Theta") {
       CHECK(row.at("cover_source") == "embedded");
@@ -308,7 +316,7 @@ TEST_CASE("a music library imports: embedded and folder art, bad files listed, r
   CHECK(r3.tracks == expect_tracks - 1);
   CHECK(files_in(out / "covers") == 2);
   g = genre_map(r3);
-  CHECK(g["rock"] == 3 + 2);  // Alpha's three + Delta's electronic
+  CHECK(g["rock"] == 3 + 2 + (have_m4a ? 1 : 0));  // Alpha's three + Delta's electronic (+ the opus)
   CHECK(g.count("electronic") == 0);
 
   // Without keep_undecodable the MP4 track is listed, not imported.
@@ -319,6 +327,20 @@ TEST_CASE("a music library imports: embedded and folder art, bad files listed, r
     REQUIRE(p);
     CHECK(p->kind == "undecodable audio");
     CHECK(r4.tracks == expect_tracks - 2);
+  }
+
+  // An unreadable folder is listed, not fatal (root reads everything: checked as a user only).
+  if (::geteuid() != 0) {
+    fs::create_directories(music / "Locked");
+    fs::permissions(music / "Locked", fs::perms::none);
+    const auto r5 = data::import_music(o);
+    fs::permissions(music / "Locked", fs::perms::owner_all);
+    p = find_problem(r5, "Locked");
+    REQUIRE(p);
+    CHECK(p->kind == "unreadable folder");
+    CHECK(r5.tracks > 0);
+  } else {
+    WARN("running as root: the unreadable-folder case is not checked");
   }
 
   // A folder with no audio at all is bad input; nothing written.

@@ -50,7 +50,7 @@ struct ImportOptions {
 struct ImportProblem {
   std::filesystem::path path;
   std::string kind;    ///< "unreadable file", "no cover", "cover too small", "corrupt image",
-                       ///< "unreadable folder", "undecodable audio"
+                       ///< "unreadable folder", "undecodable audio", "cover not written"
   std::string reason;  ///< names the file and the problem
   std::string to_string() const;  ///< "path: kind: reason"
 };
