@@ -17,6 +17,10 @@
 #include <map>
 #include <memory>
 
+namespace covergen::cli {
+void add_dataset_import(CLI::App& dataset);  // cmd_dataset_import.cpp
+}
+
 namespace {
 
 namespace data = covergen::data;
@@ -203,6 +207,8 @@ void setup(CLI::App& root) {
   cache->add_option("--cache-dir", c->cache_dir, "Cache folder (default: <dataset>/.covergen-cache)");
   cache->add_flag("--force", c->force, "Rebuild even when up to date");
   cache->callback([c] { run_cache(*c); });
+
+  covergen::cli::add_dataset_import(*cmd);
 }
 
 }  // namespace

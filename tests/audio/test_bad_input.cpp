@@ -1,5 +1,6 @@
 // Bad and unusual input: every case ends in a clear covergen::InputError (exit code 3
 // in the CLI) or in finite features - never a crash, a hang or NaN.
+#include "covergen/audio/cpu.hpp"
 #include "covergen/audio/features.hpp"
 #include "covergen/audio/load.hpp"
 #include "covergen/errors.hpp"
@@ -11,6 +12,8 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <iostream>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -341,10 +344,20 @@ TEST_CASE("mp3 through libmpg123 directly equals libsndfile's decode bit for bit
   REQUIRE(yp.size() == 88200);
   CHECK(std::equal(yp.begin(), yp.end(), ref.begin() + 66150));
 
-  // The default mixes inside libmpg123 (this LAME file's channels share their block types
-  // in every granule): the same mean to float rounding, not bit for bit.
+  // The default is this exact path, whatever the block size.
+  AudioInfo di;
+  const std::vector<float> yd = AudioDecoder().decode_mono(kMp3, &di);
+  CHECK_FALSE(DecodeOptions{}.mp3_mono_mix);
+  CHECK_FALSE(di.mp3_mono_mixed);
+  CHECK(di.mp3_decoder == cpu_report().mp3_decoder);  // libmpg123's own choice (COVERGEN_CPU_ISA unset)
+  CHECK(yd == ref);
+
+  // The speed option mixes inside libmpg123 (this LAME file's channels share their block
+  // types in every granule): the same mean to float rounding, not bit for bit.
   AudioInfo mi;
-  const std::vector<float> ym = AudioDecoder().decode_mono(kMp3, &mi);
+  DecodeOptions mix;
+  mix.mp3_mono_mix = true;
+  const std::vector<float> ym = AudioDecoder(mix).decode_mono(kMp3, &mi);
   CHECK(mi.mp3_mono_mixed);
   REQUIRE(ym.size() == ref.size());
   double max_diff = 0, max_ref = 0;
@@ -362,4 +375,71 @@ TEST_CASE("mp3 through libmpg123 directly equals libsndfile's decode bit for bit
   const std::vector<float> ypm = AudioDecoder(part_mixed).decode_mono(kMp3);
   REQUIRE(ypm.size() == 88200);
   CHECK(std::equal(ypm.begin(), ypm.end(), ym.begin() + 66150));
+}
+
+namespace {
+// libsndfile's samples for a stereo file: every frame through sf_readf_float, then
+// librosa's to_mono (np.mean over the channel axis of float32: (l + r) / 2 in float32).
+std::vector<float> libsndfile_mean(const fs::path& p) {
+  SF_INFO info{};
+  SNDFILE* f = sf_open(p.c_str(), SFM_READ, &info);
+  REQUIRE(f != nullptr);
+  REQUIRE(info.channels == 2);
+  std::vector<float> ref, buf(4096 * 2);
+  for (sf_count_t got; (got = sf_readf_float(f, buf.data(), 4096)) > 0;)
+    for (sf_count_t i = 0; i < got; ++i) ref.push_back((buf[2 * i] + buf[2 * i + 1]) / 2.0f);
+  sf_close(f);
+  return ref;
+}
+}  // namespace
+
+TEST_CASE("fresh LAME joint-stereo mp3s: the default decode is libsndfile's mean bit for bit", "[audio]") {
+  if (std::system("lame --version >/dev/null 2>&1") != 0) FAIL("lame is not installed (.ci/install-deps installs it)");
+  TempDir tmp;
+  // 3 s of two different, low-passed-by-construction channels (harmonics below 4 kHz), so
+  // joint stereo has something to do and the 6.4-11 kHz band is codec residue only.
+  const int sr = 44100;
+  const std::int64_t n = 3 * sr;
+  std::vector<float> st(static_cast<std::size_t>(2 * n));
+  for (std::int64_t i = 0; i < n; ++i) {
+    double l = 0, r = 0;
+    for (int h = 1; 110.0 * h < 4000.0; ++h) {
+      l += std::sin(2 * M_PI * 110.0 * h * i / sr) / h;
+      r += std::sin(2 * M_PI * 164.8 * h * i / sr + 0.5) / (h * (h % 2 ? 1.0 : 1.5));
+    }
+    const double env = std::exp(-static_cast<double>(i % (sr / 2)) / sr * 8.0);  // note onsets: block switching
+    st[static_cast<std::size_t>(2 * i)] = static_cast<float>(0.25 * l * env);
+    st[static_cast<std::size_t>(2 * i + 1)] = static_cast<float>(0.2 * std::tanh(r) * env);
+  }
+  write_audio(tmp.path / "in.wav", sr, 2, st);
+  struct Case {
+    const char* name;
+    const char* args;
+  };
+  // LAME forces equal block types in both channels (its -d switch is obsolete in 3.100),
+  // so the mono-mix walk accepts every LAME stereo file: the option is taken on them.
+  for (const Case c : {Case{"joint stereo 192k", "-m j -b 192"}, Case{"stereo 128k", "-m s -b 128"}}) {
+    INFO(c.name);
+    const fs::path mp3 = tmp.path / "out.mp3";
+    const std::string cmd =
+        std::string("lame --quiet ") + c.args + " '" + (tmp.path / "in.wav").string() + "' '" + mp3.string() + "'";
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    const auto ref = libsndfile_mean(mp3);
+    AudioInfo info;
+    const auto y = AudioDecoder().decode_mono(mp3, &info);
+    CHECK_FALSE(info.mp3_mono_mixed);
+    REQUIRE(y.size() == ref.size());
+    CHECK(y == ref);
+    DecodeOptions mix;
+    mix.mp3_mono_mix = true;
+    AudioInfo mi;
+    const auto ym = AudioDecoder(mix).decode_mono(mp3, &mi);
+    REQUIRE(ym.size() == ref.size());
+    double worst = 0;
+    for (std::size_t i = 0; i < ym.size(); ++i) worst = std::max(worst, static_cast<double>(std::abs(ym[i] - ref[i])));
+    std::cout << c.name << ": mono mix " << (mi.mp3_mono_mixed ? "taken" : "not taken") << ", max |mixed - mean| "
+              << worst << "\n";
+    CHECK(mi.mp3_mono_mixed);
+    CHECK(worst < 1e-5);
+  }
 }

@@ -109,3 +109,18 @@ TEST_CASE("parse errors keep CLI11's exit codes", "[cli]") {
   CHECK(r.code >= 100);
   CHECK(run("").code >= 100);  // a subcommand is required
 }
+
+TEST_CASE("covergen bench cpu measures the float32 peak and names the machine", "[cli]") {
+  auto r = run("bench cpu --seconds 0.05 --json");
+  REQUIRE(r.code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j["threads"].get<int>() >= 1);
+  CHECK(j["cpu_features"].get<std::string>() != "");
+  for (const char* k : {"sgemm_gflops_1t", "sgemm_gflops", "conv_gflops_1t", "conv_gflops"}) {
+    INFO(k);
+    // Any x86-64 core does well over 0.5 GFLOP/s in float32; and far less than 1e5.
+    CHECK(j[k].get<double>() > 0.5);
+    CHECK(j[k].get<double>() < 1e5);
+  }
+  CHECK(run("bench cpu --seconds 0").code != 0);  // rejected by the option check
+}

@@ -6,6 +6,9 @@
 
 #include <ATen/ATen.h>
 #include <catch2/catch.hpp>
+#include <fstream>
+#include <covergen/cpu_features.hpp>
+#include <covergen/cpu_kernels.hpp>
 #include <torch/csrc/autograd/autograd.h>
 
 using namespace covergen::nn;
@@ -116,15 +119,22 @@ TEST_CASE("BatchNorm folded into the transposed convs matches eval-mode output",
     gen.channels_last = !gen.channels_last;
     CHECK(max_abs(gen.generate(z, c), ref) < 1e-5);
     gen.channels_last = !gen.channels_last;
-    gen.bf16 = true;  // bf16 convolutions: within a gray level of float32
-    const at::Tensor lowp = gen.generate(z, c);
-    CHECK(lowp.scalar_type() == at::kFloat);
-    CHECK(max_abs(lowp, ref) < 2e-2);
-    CHECK(max_abs(lowp, ref) > 0.0);  // really computed in bf16
-    gen.bf16 = false;
     covergen::GenerateOptions lo;  // the same through the generation options (covergen generate --precision)
     lo.precision = covergen::precision_from_string("bfloat16");
-    CHECK(max_abs(gen.generate(z, c, lo), lowp) == 0.0);
+    if (covergen::bf16_unavailable_reason().empty()) {
+      gen.bf16 = true;  // bf16 convolutions: within a gray level of float32
+      const at::Tensor lowp = gen.generate(z, c);
+      CHECK(lowp.scalar_type() == at::kFloat);
+      CHECK(max_abs(lowp, ref) < 2e-2);
+      CHECK(max_abs(lowp, ref) > 0.0);  // really computed in bf16
+      gen.bf16 = false;
+      CHECK(max_abs(gen.generate(z, c, lo), lowp) == 0.0);
+    } else {  // no bf16 instructions: refused (exit 3), never the emulated slow path
+      gen.bf16 = true;
+      CHECK_THROWS_AS(gen.generate(z, c), covergen::InputError);
+      gen.bf16 = false;
+      CHECK_THROWS_AS(gen.generate(z, c, lo), covergen::InputError);
+    }
     CHECK(max_abs(gen.generate(z, c), ref) < 1e-5);
     // the folded cache notices weight changes
     {
@@ -281,5 +291,38 @@ TEST_CASE("the gradient penalty and its weight gradient match float64 finite dif
     const double num = (gp_at(keep + h) - gp_at(keep - h)) / (2 * h);
     w[idx].fill_(keep);
     CHECK(gw.view({-1})[idx].item<double>() == Approx(num).epsilon(1e-5).margin(1e-9));
+  }
+}
+
+TEST_CASE("COVERGEN_CPU_ISA caps the features the kernels may use", "[nn][cpu]") {
+  const auto native = covergen::detect_cpu_features("");
+  CHECK(native.cap == "native");
+  const auto v3 = covergen::detect_cpu_features("avx2");
+  CHECK(v3.cap == "avx2");
+  CHECK_FALSE(v3.avx512f);
+  CHECK_FALSE(v3.native_bf16());
+  CHECK(v3.avx2 == native.avx2);  // nothing at or below the cap is invented or dropped
+  CHECK(v3.fma == native.fma);
+  const auto v4 = covergen::detect_cpu_features("avx512");
+  CHECK(v4.avx512f == native.avx512f);
+  CHECK(v4.avx512_vnni == native.avx512_vnni);
+  CHECK_FALSE(v4.avx512_bf16);
+  CHECK_FALSE(v4.amx_bf16);
+  CHECK_THROWS_AS(covergen::detect_cpu_features("avx9"), covergen::InputError);
+  CHECK_THROWS_AS(covergen::detect_cpu_features("baseline"), covergen::InputError);
+  // /proc/cpuinfo agrees with cpuid on the flags the kernels use (Linux names them the same).
+  std::ifstream in("/proc/cpuinfo");
+  std::string line, flags;
+  while (std::getline(in, line))
+    if (line.rfind("flags", 0) == 0) {
+      flags = line + " ";
+      break;
+    }
+  if (!flags.empty()) {
+    CHECK((flags.find(" avx2 ") != std::string::npos) == native.avx2);
+    CHECK((flags.find(" avx512f ") != std::string::npos) == native.avx512f);
+    CHECK((flags.find(" avx512_bf16 ") != std::string::npos) == native.avx512_bf16);
+    CHECK((flags.find(" amx_bf16 ") != std::string::npos) == native.amx_bf16);
+    CHECK((flags.find(" f16c ") != std::string::npos) == native.f16c);
   }
 }

@@ -234,3 +234,44 @@ TEST_CASE("bad plugins: plugins --inspect exits 2, a world-writable plugin is re
   }
   ::chmod(dir.c_str(), 0755);
 }
+
+TEST_CASE("bfloat16 precision without bf16 instructions is refused with exit 3, float32 still works",
+          "[reliability][bad_input][cpu]") {
+  ScratchDir tmp("bf16-guard");
+  const fs::path run = tmp / "run";
+  const ProcessResult t = run_process({kCli, "train", "--gan", "dcgan", "--data", good_dataset().string(), "--condition",
+                                       "genre", "--out", run.string(), "--image-size", "32", "--batch", "4", "--steps",
+                                       "1", "--device", "cpu", "-q"},
+                                      300s);
+  INFO(t.output);
+  REQUIRE(t.exit_code == 0);
+  // COVERGEN_CPU_ISA=avx2 stands for an AVX2 machine; DNNL_MAX_CPU_ISA=AVX2 limits oneDNN itself.
+  for (const std::string env : {"COVERGEN_CPU_ISA=avx2", "DNNL_MAX_CPU_ISA=AVX2"}) {
+    const fs::path out = tmp / ("out-" + env.substr(0, env.find('=')));
+    const ProcessResult r =
+        run_process({kCli, "generate", "--model", run.string(), "--genre", "ambient", "-n", "2", "--precision", "bfloat16",
+                     "--device", "cpu", "--out", out.string(), "-q"},
+                    120s, {env});
+    INFO(env << ": " << r.describe() << "\n" << r.output);
+    CHECK(r.exit_code == 3);
+    CHECK(r.output.find("bfloat16 precision") != std::string::npos);
+    CHECK(r.output.find("bf16") != std::string::npos);
+    CHECK(r.output.find("frame #") == std::string::npos);
+    CHECK(files_in(out).empty());
+  }
+  const fs::path out = tmp / "out-float32";
+  const ProcessResult f = run_process({kCli, "generate", "--model", run.string(), "--genre", "ambient", "-n", "2",
+                                       "--device", "cpu", "--out", out.string(), "-q"},
+                                      120s, {"COVERGEN_CPU_ISA=avx2"});
+  INFO(f.output);
+  CHECK(f.exit_code == 0);
+  CHECK_FALSE(files_in(out).empty());
+  // --version says which machine it is, under the cap too
+  const ProcessResult v = run_process({kCli, "--version"}, 60s, {"COVERGEN_CPU_ISA=avx2"});
+  CHECK(v.exit_code == 0);
+  const auto at = v.output.find("cpu features: ");
+  REQUIRE(at != std::string::npos);
+  const std::string features = v.output.substr(at, v.output.find('\n', at) - at);
+  CHECK(features.find("avx512") == std::string::npos);  // the cap hides them (oneDNN/ATen keep their own)
+  CHECK(v.output.find("bfloat16: unavailable: COVERGEN_CPU_ISA=avx2") != std::string::npos);
+}

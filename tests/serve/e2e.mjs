@@ -1,23 +1,36 @@
 // End-to-end test of the covergen serve page in headless Chromium (playwright-core).
 //
 //   node tests/serve/e2e.mjs --cli build/bin/covergen --audio tests/data/librosa/music120_44k.mp3
-//        [--model RUN] [--screenshot docs/serve.png] [--chromium /usr/bin/chromium]
+//        [--model RUN] [--screenshot docs/serve.png] [--chromium /usr/bin/chromium] [--flac flac]
 //
 // Without --model it trains a tiny audio-conditioned DCGAN first (seconds). It
 // starts `covergen serve --port 0`, opens the page, uploads the track through the
 // file input, waits for the covers, clicks Re-roll and waits for new ones, downloads
-// one PNG and checks it, fills in artist and title and waits for the finished covers
-// (typography by covergen::finish), downloads one as SVG and one as PDF and checks
-// them, takes the screenshot, then stops the server with SIGTERM and checks it exits
-// 0 and left no upload folder. Exit 0 when everything held.
-import { spawn, spawnSync } from 'node:child_process';
+// one PNG and checks it; drops a FLAC and a WAV on the drop zone (synthesised here,
+// the FLAC encoded by Debian's flac) and checks each gives covers; uploads a
+// 12-minute FLAC and checks the page shows upload and generation progress, stays
+// responsive, and gets covers in bounded time from the first --max-audio-seconds;
+// uploads a PNG and a text file named .mp3 and checks the page says clearly why
+// they are refused and still re-rolls the last track; fills in artist and title and
+// waits for the finished covers (typography by covergen::finish), downloads one as
+// SVG and one as PDF and checks them, takes the screenshot, then stops the server
+// with SIGTERM and checks it exits 0 and left no upload folder. Exit 0 when
+// everything held.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import { trainTinyModel, writeFlac, writeWav } from './fixtures.mjs';
+
+// Debian's chromium in a closed network: no sync, updates or background fetches
+// (their connections are refused and only add noise); Playwright adds --headless
+// and a fresh --user-data-dir.
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 function args() {
-  const a = { chromium: '/usr/bin/chromium', n: '8' };
+  const a = { chromium: '/usr/bin/chromium', flac: 'flac', n: '8' };
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i += 2) a[argv[i].replace(/^--/, '')] = argv[i + 1];
   for (const k of ['cli', 'audio']) if (!a[k]) throw new Error(`--${k} is required`);
@@ -29,17 +42,17 @@ function check(cond, what) {
   console.log('ok   ' + what);
 }
 
-function run(cmd, argv) {
-  const r = spawnSync(cmd, argv, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
-}
-
-function trainTinyModel(cli, work) {
-  const ds = path.join(work, 'ds'), runDir = path.join(work, 'run');
-  run(cli, ['dataset', 'synth', '--out', ds, '--genres', '2', '--per-genre', '3', '--seconds', '2', '--cover-size', '32', '-q']);
-  run(cli, ['train', '--data', ds, '--out', runDir, '--condition', 'audio:tempo_bpm,rms_mean', '--image-size', '32',
-    '--batch', '4', '--steps', '4', '--gan-config', '{"ngf":8,"ndf":8}', '--device', 'cpu', '--threads', '1', '--seed', '3', '-q']);
-  return runDir;
+// Drops `file` on the element as a user dragging it from a file manager would:
+// dragenter, dragover, then drop with a DataTransfer holding the file.
+async function dropFile(page, selector, file, type) {
+  const dt = await page.evaluateHandle(({ b64, name, type }) => {
+    const bytes = Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
+    const d = new DataTransfer();
+    d.items.add(new File([bytes], name, { type }));
+    return d;
+  }, { b64: fs.readFileSync(file).toString('base64'), name: path.basename(file), type });
+  for (const ev of ['dragenter', 'dragover', 'drop']) await page.dispatchEvent(selector, ev, { dataTransfer: dt });
+  await dt.dispose();
 }
 
 // Starts the server; resolves with { proc, url } once it printed its URL.
@@ -80,10 +93,10 @@ async function main() {
   fs.mkdirSync(tmp);
   let server = null, browser = null;
   try {
-    const model = a.model || trainTinyModel(a.cli, work);
+    const model = a.model || trainTinyModel(a.cli, path.join(work, 'model'));
     server = await startServer(a.cli, model, tmp);
     console.log('serving ' + server.url);
-    browser = await chromium.launch({ executablePath: a.chromium, headless: true, args: ['--no-sandbox'] });
+    browser = await chromium.launch({ executablePath: a.chromium, headless: true, args: CHROMIUM_ARGS });
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 }, acceptDownloads: true });
     const consoleErrors = [];
     page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
@@ -141,13 +154,130 @@ async function main() {
       `downloaded ${download.suggestedFilename()}: a ${size && size.width}x${size && size.height} PNG`);
     check(/\.png$/.test(download.suggestedFilename()), 'the download is named .png');
 
-    // A file that is not audio: the page shows the server's reason.
+    // The answer to the next POST /api/covers, once the page has shown it.
+    const nextAnswer = async (before, ms) => {
+      await until(() => coverAnswers.length > before, 'the answer to POST /api/covers', ms);
+      await page.waitForFunction(() => document.getElementById('progress').hidden, null, { timeout: ms });
+      return coverAnswers[coverAnswers.length - 1];
+    };
+    const limits = (await (await fetch(new URL('/api/models', server.url))).json()).limits;
+
+    // A FLAC and a WAV dropped on the drop zone (a real drop event, not the file input).
+    const flacFile = writeFlac(path.join(work, 'synth-flac.flac'), 20, a.flac);
+    const wavFile = writeWav(path.join(work, 'synth-wav.wav'), 15);
+    for (const [file, type, format, seconds] of [[flacFile, 'audio/flac', 'FLAC', 20], [wavFile, 'audio/wav', 'WAV', 15]]) {
+      const before = coverAnswers.length;
+      await dropFile(page, '#drop', file, type);
+      const answer = await nextAnswer(before, 120000);
+      const name = path.basename(file);
+      check(answer && answer.track && answer.track.format === format && Math.abs(answer.track.seconds - seconds) < 0.05 &&
+        answer.track.name === name && answer.covers.length === Number(a.n),
+      `a dropped ${format} (${(fs.statSync(file).size / 1e6).toFixed(1)} MB) gives ${a.n} covers: ` +
+        `${answer && answer.track && answer.track.seconds} s ${answer && answer.track && answer.track.format}`);
+      const line = await page.textContent('#track');
+      check(line.includes(name) && line.includes(`${seconds.toFixed(1)} s ${format}`), 'the track line says so: ' + line.trim());
+      check(await page.$eval('#error', (e) => e.hidden), 'no error shown');
+    }
+
+    // A 12-minute track: the server decodes its first max_audio_seconds; the page
+    // shows the upload and then a running clock, and its main thread never stalls.
+    const longFile = writeFlac(path.join(work, 'long-mix.flac'), 720, a.flac);
+    const longMb = fs.statSync(longFile).size / 1e6;
+    check(fs.statSync(longFile).size < limits.max_upload_bytes, `the 12-minute FLAC (${longMb.toFixed(1)} MB) is under the upload limit`);
+    await page.evaluate(() => {
+      window.__progress = [];
+      window.__maxGapMs = 0;
+      let last = performance.now();
+      window.__ticker = setInterval(() => {
+        const now = performance.now();
+        window.__maxGapMs = Math.max(window.__maxGapMs, now - last);
+        last = now;
+      }, 50);
+      const text = document.getElementById('progress-text');
+      window.__observer = new MutationObserver(() => {
+        if (window.__progress[window.__progress.length - 1] !== text.textContent) window.__progress.push(text.textContent);
+      });
+      window.__observer.observe(text, { childList: true, characterData: true, subtree: true });
+    });
+    const longBefore = coverAnswers.length;
+    const longStart = Date.now();
+    await page.setInputFiles('#file', longFile);
+    await page.waitForSelector('#progress:not([hidden])', { timeout: 10000 });
+    // While it works: the page answers a script at once, the server other requests.
+    const rtt0 = Date.now();
+    await page.evaluate(() => document.getElementById('seed').value);
+    const rttMs = Date.now() - rtt0;
+    const models0 = Date.now();
+    const modelsDuring = await fetch(new URL('/api/models', server.url));
+    const modelsMs = Date.now() - models0;
+    check(rttMs < 1000 && modelsDuring.status === 200 && modelsMs < 2000,
+      `while the long track is processed the page answers in ${rttMs} ms and GET /api/models in ${modelsMs} ms`);
+    const longAnswer = await nextAnswer(longBefore, 180000);
+    const longSeconds = (Date.now() - longStart) / 1000;
+    const progress = await page.evaluate(() => {
+      clearInterval(window.__ticker);
+      window.__observer.disconnect();
+      return { texts: window.__progress, maxGapMs: window.__maxGapMs };
+    });
+    console.log(`     12-minute FLAC, ${longMb.toFixed(1)} MB: covers after ${longSeconds.toFixed(1)} s ` +
+      `(server: decode ${longAnswer.timing.decode_seconds.toFixed(2)} s, total ${longAnswer.timing.total_seconds.toFixed(2)} s); ` +
+      `progress: ${JSON.stringify(progress.texts.slice(0, 3))} … ${JSON.stringify(progress.texts.slice(-1))}`);
+    check(longAnswer.track && longAnswer.track.format === 'FLAC' &&
+      Math.abs(longAnswer.track.seconds - limits.max_audio_seconds) < 0.05 && longAnswer.covers.length === Number(a.n),
+    `the 12-minute track gave ${a.n} covers from its first ${longAnswer.track && longAnswer.track.seconds} s (max_audio_seconds ${limits.max_audio_seconds})`);
+    check(longSeconds < 120, `in bounded time: ${longSeconds.toFixed(1)} s from choosing the file to the covers (limit 120 s)`);
+    const longLine = await page.textContent('#track');
+    check(longLine.includes(`the first ${limits.max_audio_seconds} s of a longer track`), 'the track line says only the start was used: ' + longLine.trim());
+    check(progress.texts.some((t) => t.startsWith('Uploading long-mix.flac')), 'the page showed the upload');
+    const clock = progress.texts.map((t) => t.match(/^Listening to the track and painting covers… (\d+\.\d) s$/))
+      .filter(Boolean).map((m) => Number(m[1]));
+    check(clock.length >= 2 && clock.every((v, i) => i === 0 || v > clock[i - 1]),
+      `then a running clock while the server worked (${clock.length} updates, up to ${clock[clock.length - 1]} s)`);
+    check(progress.maxGapMs < 1500, `the page's main thread never stalled (longest timer gap ${progress.maxGapMs.toFixed(0)} ms)`);
+
+    // A track dropped while another is being made is not lost: it goes next.
+    const queuedBefore = coverAnswers.length;
+    await page.setInputFiles('#file', longFile);
+    await page.waitForSelector('#progress:not([hidden])', { timeout: 10000 });
+    await dropFile(page, '#drop', wavFile, 'audio/wav');
+    const busyText = await page.textContent('#progress-text');
+    await until(() => coverAnswers.length >= queuedBefore + 2, 'the answers for the long track and the WAV', 180000);
+    await page.waitForFunction(() => document.getElementById('progress').hidden, null, { timeout: 120000 });
+    const [queuedFirst, queuedSecond] = coverAnswers.slice(queuedBefore);
+    check(coverAnswers.length === queuedBefore + 2 && queuedFirst.track.name === 'long-mix.flac' &&
+      queuedSecond.track.name === 'synth-wav.wav' && (await page.textContent('#track')).includes('synth-wav.wav') &&
+      busyText.endsWith('(then synth-wav.wav)'),
+    `a WAV dropped while the long track was made went next (the page said "${busyText}")`);
+    const lastTrack = queuedSecond.track;
+
+    // Files that are not audio: a clear message on the page, the last track stays, and
+    // the server keeps serving (a re-roll of the last track works right after).
+    const coversBefore = await page.$$eval('#grid .cover img', (imgs) => imgs.map((i) => i.src));
+    const png = path.join(work, 'artwork.png');
+    fs.copyFileSync(saved, png);
+    const pngBefore = coverAnswers.length;
+    await page.setInputFiles('#file', png);
+    await page.waitForSelector('#error:not([hidden])', { timeout: 60000 });
+    await until(() => coverAnswers.length > pngBefore, 'the answer to the PNG upload');
+    const pngError = await page.textContent('#error');
+    check(pngError.startsWith('artwork.png is not a track covergen can use. Drop an audio file (') &&
+      pngError.includes("'artwork.png': not a supported audio file"), 'a PNG gets a clear message: ' + pngError.trim());
+    check((await page.$$eval('#grid .cover img', (imgs) => imgs.map((i) => i.src))).every((src, i) => src === coversBefore[i]) &&
+      (await page.textContent('#drop .drop-title')) === lastTrack.name && !(await page.$eval('#reroll', (b) => b.disabled)),
+    'the page keeps the last track and its covers, Re-roll still enabled');
+    const rerollBefore = coverAnswers.length;
+    await page.click('#reroll');
+    const afterPng = await nextAnswer(rerollBefore, 120000);
+    check(afterPng && afterPng.covers.length === Number(a.n) && afterPng.track.id === lastTrack.id &&
+      !coverForms[coverForms.length - 1].includes('name="audio"') && (await page.$eval('#error', (e) => e.hidden)),
+    `the server keeps serving: a re-roll of ${lastTrack.name} by id gives new covers and clears the message`);
     const junk = path.join(work, 'notes.mp3');
     fs.writeFileSync(junk, 'this is not audio '.repeat(200));
     await page.setInputFiles('#file', junk);
     await page.waitForSelector('#error:not([hidden])', { timeout: 60000 });
     const errText = await page.textContent('#error');
-    check(errText.includes('notes.mp3'), 'a garbage upload shows the reason: ' + errText.trim());
+    check(errText.startsWith('notes.mp3 is not a track covergen can use.') && errText.includes("'notes.mp3'"),
+      'a text file named .mp3 shows the reason: ' + errText.trim());
     // Back to the real track for the screenshot.
     await page.setInputFiles('#file', a.audio);
     await page.waitForFunction(() => document.getElementById('error').hidden &&

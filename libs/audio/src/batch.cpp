@@ -27,6 +27,7 @@ StoreLayout store_layout(const BatchOptions& o) {
   l.config_json = nlohmann::json{{"sample_rate", f.sample_rate}, {"n_fft", f.n_fft}, {"hop_length", f.hop_length},
                                  {"n_mels", f.n_mels}, {"n_mfcc", f.n_mfcc}, {"top_db", f.top_db},
                                  {"resampler", to_string(o.load.resampler)},
+                                 {"mp3_mono_mix", o.load.decode.mp3_mono_mix},
                                  {"log_mel", "power_to_db(mel, ref=max, top_db) as float16"},
                                  {"reference", "librosa 0.10.2 defaults"}}
                       .dump();
@@ -86,7 +87,12 @@ BatchReport extract_batch(const std::vector<BatchItem>& items, FeatureStore& sto
       const BatchItem& it = items[todo[j]];
       Result r;
       try {
-        Audio a = load(it.path, options.load);
+        LoadOptions lo = options.load;
+        if (it.offset_s >= 0.0) {  // the item's own excerpt
+          lo.decode.offset_s = it.offset_s;
+          lo.decode.duration_s = it.duration_s;
+        }
+        Audio a = load(it.path, lo);
         Features f = fx->compute(a.samples);
         r.record = make_record(f);
       } catch (const InputError& e) {

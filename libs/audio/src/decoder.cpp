@@ -1,5 +1,7 @@
 #include "covergen/audio/decoder.hpp"
 
+#include "covergen/audio/cpu.hpp"
+
 #include "covergen/errors.hpp"
 #include "finite.hpp"
 #include "mp3_frames.hpp"
@@ -145,14 +147,14 @@ void read_all(const fs::path& path, std::vector<unsigned char>& out) {
   out.resize(got);
 }
 
+}  // namespace
+
+namespace detail {
 void mpg123_init_once() {
   static std::once_flag once;
   std::call_once(once, [] { mpg123_init(); });
 }
 
-}  // namespace
-
-namespace detail {
 __attribute__((target_clones("arch=x86-64-v3", "default")))
 bool all_finite(const float* x, std::size_t n) {
   int ok = 1;
@@ -259,7 +261,7 @@ AudioInfo AudioDecoder::decode(const fs::path& path, const MonoSink& sink, const
     // libsndfile recognised MPEG audio: decode it with libmpg123 directly (see above).
     sf_close(sf.f);
     sf.f = nullptr;
-    mpg123_init_once();
+    detail::mpg123_init_once();
     // Files up to 256 MiB (over 4 hours at 128 kbit/s) are read whole and their frames
     // walked; larger ones stream from disk and decode both channels.
     Mp3Source src;
@@ -280,8 +282,11 @@ AudioInfo AudioDecoder::decode(const fs::path& path, const MonoSink& sink, const
     }
     Mpg123Handle mh;
     int merr = MPG123_OK;
-    mh.h = mpg123_new(nullptr, &merr);
+    // nullptr: libmpg123 picks its decoder from cpuid ("AVX" on AVX2 and AVX-512 CPUs alike);
+    // COVERGEN_CPU_ISA=avx2 names it explicitly (cpu.hpp)
+    mh.h = mpg123_new(detail::forced_mp3_decoder(), &merr);
     if (!mh.h) throw Error(std::string("libmpg123: cannot create a decoder: ") + mpg123_plain_strerror(merr));
+    if (const char* dec = mpg123_current_decoder(mh.h)) out.mp3_decoder = dec;
     mpg123_param(mh.h, MPG123_REMOVE_FLAGS, MPG123_AUTO_RESAMPLE, 0.0);
     mpg123_param(mh.h, MPG123_ADD_FLAGS,
                  MPG123_FORCE_FLOAT | MPG123_GAPLESS | MPG123_NO_FRANKENSTEIN | MPG123_QUIET | (mono_mix ? MPG123_MONO_MIX : 0),

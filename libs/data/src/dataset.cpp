@@ -16,6 +16,7 @@
 #include <map>
 #include <set>
 #include <stdexcept>
+#include <tuple>
 #include <sys/stat.h>
 #include <unordered_map>
 
@@ -138,8 +139,11 @@ DatasetSpec DatasetSpec::parse(const std::string& text, const fs::path& root, co
       else if (it.key() == "genre") spec.genre_column = v;
       else if (it.key() == "audio") { spec.audio = {v, {}}; audio_col = true; spec.audio_given = true; }
       else if (it.key() == "cover") { spec.cover = {v, {}}; cover_col = true; }
+      else if (it.key() == "excerpt_start") spec.excerpt_start_column = v;
+      else if (it.key() == "excerpt_seconds") spec.excerpt_seconds_column = v;
       else
-        throw InputError(origin.string(), "unknown key 'columns." + it.key() + "' (known: id, audio, cover, genre)");
+        throw InputError(origin.string(), "unknown key 'columns." + it.key() +
+                                              "' (known: id, audio, cover, genre, excerpt_start, excerpt_seconds)");
     }
   }
   if (j.contains("templates")) {
@@ -180,10 +184,15 @@ DatasetSpec DatasetSpec::parse(const std::string& text, const fs::path& root, co
     const json& s = j["split"];
     if (!s.is_object()) throw InputError(origin.string(), "'split' must be an object {\"val\": 0.1, \"test\": 0.1}");
     for (auto it = s.begin(); it != s.end(); ++it) {
+      if (it.key() == "group") {
+        spec.split_group = require_string(it.value(), "split.group", origin);
+        if (spec.split_group.empty()) throw InputError(origin.string(), "'split.group' is empty");
+        continue;
+      }
       if (!it.value().is_number()) throw InputError(origin.string(), "'split." + it.key() + "' must be a number");
       if (it.key() == "val") spec.val_fraction = it.value().get<double>();
       else if (it.key() == "test") spec.test_fraction = it.value().get<double>();
-      else throw InputError(origin.string(), "unknown key 'split." + it.key() + "' (known: val, test)");
+      else throw InputError(origin.string(), "unknown key 'split." + it.key() + "' (known: val, test, group)");
     }
     if (spec.val_fraction < 0 || spec.test_fraction < 0 || spec.val_fraction + spec.test_fraction >= 1.0)
       throw InputError(origin.string(), "'split' fractions must be >= 0 and sum to less than 1");
@@ -222,12 +231,15 @@ std::string DatasetSpec::to_json() const {
   if (!genre_column.empty()) cols["genre"] = genre_column;
   if (!audio.column.empty()) cols["audio"] = audio.column; else tpl["audio"] = audio.pattern;
   if (!cover.column.empty()) cols["cover"] = cover.column; else tpl["cover"] = cover.pattern;
+  if (!excerpt_start_column.empty()) cols["excerpt_start"] = excerpt_start_column;
+  if (!excerpt_seconds_column.empty()) cols["excerpt_seconds"] = excerpt_seconds_column;
   j["columns"] = cols;
   if (!tpl.empty()) j["templates"] = tpl;
   json attrs = json::object();
   for (const auto& [name, column] : attributes) attrs[name] = column;
   if (!attributes.empty()) j["attributes"] = attrs;
   j["split"] = {{"val", val_fraction}, {"test", test_fraction}};
+  if (!split_group.empty()) j["split"]["group"] = split_group;
   if (!require_audio) j["require_audio"] = false;
   return j.dump(2) + "\n";
 }
@@ -296,6 +308,11 @@ Dataset Dataset::open(const DatasetSpec& spec_in, const DatasetOptions& options)
   const long cover_col = spec.cover.column.empty() ? -1L : static_cast<long>(need(spec.cover.column, "the cover path"));
   std::vector<std::size_t> attr_cols;
   for (const auto& [name, column] : spec.attributes) attr_cols.push_back(need(column, "attribute '" + name + "'"));
+  const long group_col = spec.split_group.empty() ? -1L : static_cast<long>(need(spec.split_group, "split.group"));
+  const long xstart_col =
+      spec.excerpt_start_column.empty() ? -1L : static_cast<long>(need(spec.excerpt_start_column, "the excerpt start"));
+  const long xsec_col =
+      spec.excerpt_seconds_column.empty() ? -1L : static_cast<long>(need(spec.excerpt_seconds_column, "the excerpt length"));
   // Templates: check every placeholder names a column now, so a typo is a spec error, not N bad rows.
   for (const PathSource* src : {&spec.audio, &spec.cover}) {
     if (src->pattern.empty()) continue;
@@ -352,6 +369,22 @@ Dataset Dataset::open(const DatasetSpec& spec_in, const DatasetOptions& options)
       }
     }
     if (!ok) continue;
+    // Excerpt: an empty start means the whole file; an empty length, to the end.
+    for (const auto& [col, name, dst] : {std::tuple{xstart_col, &spec.excerpt_start_column, &t.excerpt_start},
+                                         std::tuple{xsec_col, &spec.excerpt_seconds_column, &t.excerpt_seconds}}) {
+      if (col < 0 || !ok) continue;
+      const std::string& text = rec.fields[static_cast<std::size_t>(col)];
+      if (text.empty()) continue;
+      auto v = parse_number(text);
+      if (!v || *v < 0) {
+        bad(t.id, "column '" + *name + "' is not a non-negative number of seconds: '" + text + "'");
+        ok = false;
+      } else {
+        *dst = *v;
+      }
+    }
+    if (!ok) continue;
+    if (t.excerpt_seconds >= 0 && t.excerpt_start < 0) t.excerpt_start = 0.0;
     try {
       const std::string audio = audio_col >= 0            ? rec.fields[static_cast<std::size_t>(audio_col)]
                                 : spec.audio.pattern.empty() ? std::string()
@@ -377,7 +410,10 @@ Dataset Dataset::open(const DatasetSpec& spec_in, const DatasetOptions& options)
         continue;
       }
     }
-    t.split = split_of(t.id, spec.val_fraction, spec.test_fraction);
+    // split.group: every row with the same group value lands in the same split (an
+    // album never straddles train and test); an empty value falls back to the id.
+    const std::string& group = group_col >= 0 ? rec.fields[static_cast<std::size_t>(group_col)] : t.id;
+    t.split = split_of(group.empty() ? t.id : group, spec.val_fraction, spec.test_fraction);
     pending.push_back(std::move(p));
   }
   std::set<std::string> genre_set;

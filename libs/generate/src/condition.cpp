@@ -47,9 +47,14 @@ std::vector<std::size_t> summary_columns(const std::vector<std::string>& names, 
 }
 
 // Decodes and analyses one file; InputError names the file.
-audio::Features analyse(const fs::path& file) {
+audio::Features analyse(const fs::path& file, const AudioWindow& window = {}) {
   thread_local audio::FeatureExtractor extractor;
-  auto sound = audio::load(file);
+  audio::LoadOptions lo;
+  if (window.offset_s >= 0.0) {
+    lo.decode.offset_s = window.offset_s;
+    lo.decode.duration_s = window.duration_s;
+  }
+  auto sound = audio::load(file, lo);
   try {
     return extractor.compute(sound.samples);
   } catch (const InputError& e) {  // e.g. NaN samples: name the file
@@ -59,20 +64,29 @@ audio::Features analyse(const fs::path& file) {
 
 }  // namespace
 
+std::vector<AudioWindow> dataset_windows(const data::Dataset& dataset, const std::vector<std::size_t>& idx) {
+  std::vector<AudioWindow> w;
+  const auto window = [&](std::size_t i) {
+    const auto& t = dataset.tracks()[i];
+    w.push_back({t.excerpt_start, t.excerpt_seconds});
+  };
+  if (idx.empty())
+    for (std::size_t i = 0; i < dataset.size(); ++i) window(i);
+  else
+    for (auto i : idx) window(i);
+  return w;
+}
+
 at::Tensor audio_summary_values(const std::vector<fs::path>& files, const std::vector<std::string>& names,
-                                int threads) {
+                                int threads, const std::vector<AudioWindow>& windows) {
+  if (!windows.empty() && windows.size() != files.size())
+    throw Error("internal: audio_summary_values got " + std::to_string(windows.size()) + " windows for " +
+                std::to_string(files.size()) + " files");
   const auto cols = summary_columns(names, "audio summary");
   auto out = at::zeros({static_cast<std::int64_t>(files.size()), static_cast<std::int64_t>(names.size())}, at::kDouble);
   auto* o = out.data_ptr<double>();
   parallel_for(files.size(), threads, [&](std::size_t i) {
-    thread_local audio::FeatureExtractor extractor;
-    auto sound = audio::load(files[i]);
-    std::vector<float> summary;
-    try {
-      summary = audio::summary_vector(extractor.compute(sound.samples));
-    } catch (const InputError& e) {  // e.g. NaN samples: name the file
-      throw InputError(files[i].string(), e.what());
-    }
+    const auto summary = audio::summary_vector(analyse(files[i], windows.empty() ? AudioWindow{} : windows[i]));
     for (std::size_t j = 0; j < cols.size(); ++j) o[i * cols.size() + j] = summary[cols[j]];
   });
   return out;
@@ -103,11 +117,11 @@ at::Tensor embed_input(const Encoder& encoder, const at::Tensor& input) {
 namespace {
 
 at::Tensor embeddings(const Encoder& encoder, const std::vector<fs::path>& files, int threads,
-                      std::mutex& encode_mutex) {
+                      std::mutex& encode_mutex, const std::vector<AudioWindow>& windows = {}) {
   std::vector<at::Tensor> rows(files.size());
   parallel_for(files.size(), threads, [&](std::size_t i) {
     at::Tensor x;
-    const audio::Features f = analyse(files[i]);
+    const audio::Features f = analyse(files[i], windows.empty() ? AudioWindow{} : windows[i]);
     try {
       x = encoder_input_from_features(f, encoder.input_kind());
     } catch (const InputError& e) {  // e.g. non-finite summaries: name the file
@@ -277,7 +291,7 @@ TrackCondition RunCondition::for_features(const audio::Features& features) const
 }
 
 at::Tensor RunCondition::for_dataset(const data::Dataset& ds, const std::vector<std::size_t>& idx, int threads) const {
-  const auto& m = *impl_;
+  auto& m = *impl_;
   const auto n = static_cast<std::int64_t>(idx.size());
   if (m.mode == "genre") {
     std::vector<std::string> genres;
@@ -298,9 +312,13 @@ at::Tensor RunCondition::for_dataset(const data::Dataset& ds, const std::vector<
     return m.standardise(raw);
   }
   if (m.mode == "audio" || m.mode == "encoder") {
+    // As for_tracks, but each track read over its excerpt (as training read it).
     std::vector<fs::path> files;
     for (auto i : idx) files.push_back(ds.tracks()[i].audio);
-    return for_tracks(files, threads);
+    const auto windows = dataset_windows(ds, idx);
+    m.need_audio();
+    if (m.encoder) return m.standardise(embeddings(*m.encoder, files, threads, m.encode_mutex, windows));
+    return m.standardise(audio_summary_values(files, m.names, threads, windows));
   }
   throw InputError("the model's condition mode '" + m.mode +
                    "' has no per-track condition; evaluation needs a conditional model");
@@ -383,7 +401,7 @@ TrainingConditions training_conditions(const std::string& spec, const data::Data
       names = parse_audio_condition(spec);
       std::vector<fs::path> files;
       for (const auto& t : ds.tracks()) files.push_back(t.audio);
-      raw = audio_summary_values(files, names, threads);
+      raw = audio_summary_values(files, names, threads, dataset_windows(ds));  // the excerpts (dataset import)
     } else {
       std::stringstream ss(spec.substr(11));
       for (std::string item; std::getline(ss, item, ',');)

@@ -29,7 +29,7 @@ audio::FeatureStore ensure_features(const data::Dataset& ds, const fs::path& dir
   auto store = audio::FeatureStore::open_or_create(dir, audio::store_layout(b));
   std::vector<audio::BatchItem> items;
   for (const auto& t : ds.tracks())
-    if (!store.contains(t.id)) items.push_back({t.id, t.audio});
+    if (!store.contains(t.id)) items.push_back({t.id, t.audio, t.excerpt_start, t.excerpt_seconds});
   if (items.empty()) return store;
   log("covergen: extracting features of " + std::to_string(items.size()) + " tracks into " +
                                  dir.string() + " (" + std::to_string(b.threads) + " threads)");

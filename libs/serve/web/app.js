@@ -22,6 +22,11 @@ function showError(message) {
   e.hidden = !message;
 }
 
+// The progress line, naming the track dropped meanwhile that goes next, if any.
+function showProgress(text) {
+  $('progress-text').textContent = text + (state.nextFile ? ` (then ${state.nextFile.name})` : '');
+}
+
 function setBusy(busy, text) {
   state.busy = busy;
   $('progress').hidden = !busy;
@@ -76,8 +81,8 @@ function postCovers(form, onUpload) {
     const xhr = new XMLHttpRequest();
     xhr.open('POST', '/api/covers');
     xhr.responseType = 'json';
-    xhr.upload.onprogress = (e) => { if (e.lengthComputable) onUpload(e.loaded / e.total); };
-    xhr.upload.onload = () => onUpload(1);
+    xhr.upload.onprogress = (e) => { if (e.lengthComputable) onUpload(e.loaded, e.total); };
+    xhr.upload.onload = () => onUpload(1, 1);
     xhr.onload = () => resolve({ status: xhr.status, body: xhr.response || {}, retryAfter: xhr.getResponseHeader('Retry-After') });
     xhr.onerror = () => reject(new Error('the connection to the server failed'));
     xhr.send(form);
@@ -124,20 +129,29 @@ async function makeCovers({ upload }) {
     fill.style.width = '';
     timer = setInterval(() => {
       const s = ((performance.now() - started) / 1000).toFixed(1);
-      $('progress-text').textContent = (sending ? 'Listening to the track and painting covers… ' : 'Painting covers… ') + s + ' s';
+      showProgress((sending ? 'Listening to the track and painting covers… ' : 'Painting covers… ') + s + ' s');
     }, 100);
   };
   if (!sending) generating();
   try {
-    const r = await postCovers(form, (f) => {
-      if (!sending) return;
-      if (f >= 1 && !timer) generating();
-      else if (!timer) fill.style.width = (f * 100).toFixed(0) + '%';
+    const r = await postCovers(form, (loaded, total) => {
+      if (!sending || timer) return;
+      if (loaded >= total) return generating();
+      fill.style.width = (loaded / total * 100).toFixed(0) + '%';
+      showProgress(`Uploading ${state.file.name}: ${formatBytes(loaded)} of ${formatBytes(total)} ` +
+        `(${(loaded / total * 100).toFixed(0)}%)…`);
     });
     if (r.status === 404 && !upload && state.file) {  // the server forgot the track: send it again
       clearInterval(timer);
       setBusy(false);
       return makeCovers({ upload: true });
+    }
+    if (r.status === 400 && sending) {  // not audio the server can read: say so, forget the file
+      const formats = state.limits ? state.limits.audio_formats.join(', ') : 'mp3, wav, flac, ogg';
+      const name = state.file.name;
+      restorePreviousFile();
+      throw new Error(`${name} is not a track covergen can use. Drop an audio file (${formats}). ` +
+        `The server said: ${r.body.error || 'bad request'}`);
     }
     if (r.status !== 200) {
       let msg = r.body.error || `the server answered ${r.status}`;
@@ -153,7 +167,12 @@ async function makeCovers({ upload }) {
   } finally {
     clearInterval(timer);
     setBusy(false);
-    if (state.textChanged && state.last) {
+    if (state.nextFile) {  // a track dropped while this batch was made: its turn now
+      const next = state.nextFile;
+      state.nextFile = null;
+      state.textChanged = false;  // the next batch takes the text as it is now
+      chooseFile(next);
+    } else if (state.textChanged && state.last) {
       state.textChanged = false;
       makeCovers({ upload: false });
     }
@@ -208,6 +227,9 @@ function render(body) {
     state.trackName = body.track.name;
     const f = body.track.features || {};
     const parts = [`<b></b> · ${body.track.seconds.toFixed(1)} s ${body.track.format}`];
+    // The server decodes at most max_audio_seconds of a track (covergen serve --max-audio-seconds).
+    const max = state.limits ? state.limits.max_audio_seconds : 0;
+    if (max > 0 && body.track.seconds >= max - 0.5) parts.push(`the first ${max} s of a longer track`);
     if (f.tempo_bpm !== undefined) parts.push(`${f.tempo_bpm.toFixed(0)} BPM`);
     $('track').innerHTML = parts.join(' · ') + ` · seed ${body.seed} · truncation ${body.truncation.toFixed(2)}`;
     $('track').querySelector('b').textContent = body.track.name;
@@ -255,8 +277,25 @@ function render(body) {
   $('result').hidden = false;
 }
 
+// Back to the track before a file the server refused (its covers are still shown).
+function restorePreviousFile() {
+  const p = state.previous || { file: null, trackId: null };
+  state.file = p.file;
+  state.trackId = p.trackId;
+  $('file').value = '';
+  $('drop').classList.toggle('has-file', Boolean(p.file));
+  $('drop').querySelector('.drop-title').textContent = p.file ? p.file.name : 'Drop an audio file here';
+}
+
 function chooseFile(file) {
   if (!file) return;
+  $('file').value = '';  // choosing the same file again is a change too
+  if (state.busy) {  // one batch at a time: this track goes next (the latest drop wins)
+    state.nextFile = file;
+    showProgress($('progress-text').textContent.replace(/ \(then .*\)$/, ''));
+    return;
+  }
+  state.previous = { file: state.file, trackId: state.trackId };
   state.file = file;
   state.trackId = null;
   $('drop').classList.add('has-file');

@@ -18,6 +18,9 @@ namespace covergen::audio {
 struct BatchItem {
   std::string key;              ///< unique id in the store (track id or path)
   std::filesystem::path path;   ///< the audio file
+  /// This item's excerpt (a dataset's excerpt_start/excerpt_seconds columns), seconds;
+  /// offset_s < 0: BatchOptions::load.decode's offset and duration apply.
+  double offset_s = -1.0, duration_s = -1.0;
 };
 
 struct BatchFailure {

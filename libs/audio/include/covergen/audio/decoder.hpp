@@ -2,7 +2,8 @@
 // opus, mp3). MPEG audio that libsndfile recognises is decoded with libmpg123
 // directly, with libsndfile's own mpg123 settings (float, gapless): the same
 // samples bit for bit, without libsndfile's unbuffered per-frame reads and copy
-// (~25% faster); DecodeOptions::mp3_mono_mix trades the last bit for ~15% more.
+// (~25% faster); DecodeOptions::mp3_mono_mix (off by default) trades librosa's exact
+// samples for ~15% less decoding.
 // Files are read in blocks until EOF: SF_INFO.frames is only an estimate for mp3
 // without a LAME/Xing tag. Channels are averaged (librosa's to_mono) block by
 // block, so a long multichannel file never sits in memory at its native rate and
@@ -28,11 +29,15 @@ struct DecodeOptions {
   double duration_s = -1.0;  ///< read at most this much (seconds); <0 means to the end
   NonFinitePolicy nonfinite = NonFinitePolicy::reject;
   std::size_t block_frames = 65536;  ///< frames per sf_readf_float call
-  /// Stereo mp3 whose two channels use the same block type in every granule (checked by
-  /// walking the frames' side information first) is mixed to mono inside libmpg123, before
-  /// its IMDCT and synthesis: ~15% less decoding, the mean of the channels to within float
-  /// rounding (~1e-6) instead of bit for bit. false: always decode both channels.
-  bool mp3_mono_mix = true;
+  /// Speed option, off by default. true: stereo mp3 whose two channels use the same block
+  /// type in every granule (checked by walking the frames' side information first) is
+  /// mixed to mono inside libmpg123, before its IMDCT and synthesis: ~15% less decoding,
+  /// but the samples are the mean of the channels only to within float rounding (~1e-6),
+  /// not librosa's bit for bit, and features computed from near-silent spectral regions
+  /// move with them (spectral contrast's top band by up to 3 dB on a low-passed mp3; see
+  /// docs/audio-features.md). false (default): both channels are decoded and averaged in
+  /// float32 as librosa's to_mono does: libsndfile + librosa's samples bit for bit.
+  bool mp3_mono_mix = false;
 };
 
 /// Facts about a decoded file.
@@ -43,6 +48,7 @@ struct AudioInfo {
   std::int64_t decoded_frames = 0;  ///< frames actually decoded (after offset/duration)
   std::int64_t nonfinite_samples = 0;
   bool mp3_mono_mixed = false;  ///< libmpg123 mixed the channels (DecodeOptions::mp3_mono_mix)
+  std::string mp3_decoder;      ///< libmpg123's decoder (mpg123_current_decoder), e.g. "AVX"; empty if not mp3
   std::string format;  ///< e.g. "WAV", "MP3", "FLAC", "OGG"
 };
 

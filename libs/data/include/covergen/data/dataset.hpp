@@ -38,6 +38,12 @@ struct DatasetSpec {
   /// (name, column): attributes exposed under `name`, read from `column`.
   std::vector<std::pair<std::string, std::string>> attributes;
   double val_fraction = 0.1, test_fraction = 0.1;
+  /// split.group: a column whose value decides the split (rows with the same value land
+  /// in the same split, e.g. all tracks of one album); empty: the id decides.
+  std::string split_group;
+  /// columns.excerpt_start / columns.excerpt_seconds: the part of the audio that feature
+  /// extraction reads (seconds); empty: the whole file.
+  std::string excerpt_start_column, excerpt_seconds_column;
   bool require_audio = true;         ///< a row whose audio file is missing is bad
   bool audio_given = false;          ///< the spec named the audio column or template
 
@@ -59,6 +65,8 @@ struct Track {
   std::vector<double> attributes;      ///< in DatasetSpec::attributes order
   Split split = Split::train;
   std::size_t line = 0;                ///< CSV line of the row
+  double excerpt_start = -1.0;         ///< seconds into the audio; <0: no excerpt (the whole file)
+  double excerpt_seconds = -1.0;       ///< excerpt length; <0: to the end
 };
 
 /// A row (or a cover) that was skipped, with where and why.

@@ -116,10 +116,21 @@ TrainingConditions encoder_training_conditions(const Encoder& encoder, const std
 /// Whether a --condition value names an encoder model file (ends in .cvgn or is a file).
 bool is_encoder_condition(const std::string& spec);
 
+/// The part of a file to analyse, in seconds (a dataset's excerpt columns, written by
+/// `covergen dataset import`); offset < 0 means the whole file.
+struct AudioWindow {
+  double offset_s = -1.0;
+  double duration_s = -1.0;
+};
+
+/// The windows of dataset tracks `idx` (all tracks when `idx` is empty).
+std::vector<AudioWindow> dataset_windows(const data::Dataset& dataset, const std::vector<std::size_t>& idx = {});
+
 /// The raw (unstandardised) summary values `names` of each file, [N, K] float64,
-/// analysed in parallel. InputError names a file that cannot be decoded.
+/// analysed in parallel. InputError names a file that cannot be decoded. `windows`
+/// (empty, or one per file) limits each file to its excerpt.
 at::Tensor audio_summary_values(const std::vector<std::filesystem::path>& files, const std::vector<std::string>& names,
-                                int threads);
+                                int threads, const std::vector<AudioWindow>& windows = {});
 
 /// One track's encoder input (without the batch axis, float32) from its features.
 /// Throws InputError when the features cannot be summarised (e.g. non-finite samples).

@@ -1,0 +1,154 @@
+#include "covergen/cpu_kernels.hpp"
+
+#include "covergen/cpu_features.hpp"
+#include "covergen/errors.hpp"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+
+namespace covergen {
+
+namespace {
+
+// oneDNN's C API (libdnnl, loaded by LibTorch; statically linked builds hide it,
+// then these lookups find nothing and the fields stay empty).
+struct DnnlVersion {
+  int major, minor, patch;
+  const char* hash;
+  unsigned cpu_runtime, gpu_runtime;
+};
+using DnnlIsaFn = int (*)();
+using DnnlIsaNameFn = const char* (*)(int);
+using DnnlVersionFn = const DnnlVersion* (*)();
+using CorenameFn = char* (*)();
+
+template <typename Fn>
+Fn lookup(const char* name) {
+  return reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, name));
+}
+
+std::string onednn_isa_name() {
+  const auto isa = lookup<DnnlIsaFn>("dnnl_get_effective_cpu_isa");
+  const auto name = lookup<DnnlIsaNameFn>("dnnl_cpu_isa2str");
+  if (!isa || !name) return {};
+  const char* s = name(isa());
+  std::string n = s ? s : "";
+  if (n.rfind("cpu_isa_", 0) == 0) n.erase(0, 8);  // "cpu_isa_avx2" -> "avx2"
+  return n;
+}
+
+// ATen picks its vectorised kernels from ATEN_CPU_CAPABILITY, else from cpuinfo:
+// AVX-512 (F, BW, VL, DQ) first, then AVX2 with FMA (ATen/native/DispatchStub.cpp).
+// `f` is the uncapped processor: COVERGEN_CPU_ISA does not reach ATen.
+std::string aten_capability(const CpuFeatures& f) {
+  if (const char* env = std::getenv("ATEN_CPU_CAPABILITY")) {
+    const std::string v(env);
+    if (v == "avx512" || v == "avx2" || v == "default") return v;
+  }
+  if (f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq) return "avx512";
+  if (f.avx2 && f.fma) return "avx2";
+  return "default";
+}
+
+}  // namespace
+
+CpuKernels cpu_kernels() {
+  const CpuFeatures& f = cpu_features();
+  CpuKernels k;
+  k.model = f.model;
+  k.flags = f.flags();
+  k.cap = f.cap;
+  if (const auto version = lookup<DnnlVersionFn>("dnnl_version")) {
+    const DnnlVersion* v = version();
+    if (v) k.onednn_version = std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
+  }
+  k.onednn_isa = onednn_isa_name();
+  k.aten_capability = aten_capability(detect_cpu_features("native"));
+  if (const auto corename = lookup<CorenameFn>("openblas_get_corename")) {
+    const char* s = corename();
+    k.blas = s ? std::string("OpenBLAS ") + s : "OpenBLAS";
+  }
+  k.threads = at::get_num_threads();
+  return k;
+}
+
+std::string bf16_unavailable_reason() {
+  const CpuFeatures& f = cpu_features();
+  const std::string cpu = f.model.empty() ? std::string("this CPU") : f.model;
+  if (!f.native_bf16()) {
+    if (f.cap != "native")
+      return "COVERGEN_CPU_ISA=" + f.cap + " leaves no bf16 instructions (AVX512-BF16 or AMX-BF16) to " + cpu;
+    return cpu + " has no bf16 instructions (AVX512-BF16 or AMX-BF16): oneDNN would emulate bf16, "
+                 "several times slower than float32";
+  }
+  const std::string isa = onednn_isa_name();
+  if (!isa.empty() && isa.find("bf16") == std::string::npos && isa.find("amx") == std::string::npos)
+    return "oneDNN is limited to " + isa + " (DNNL_MAX_CPU_ISA/ONEDNN_MAX_CPU_ISA), below its bf16 kernels";
+  return {};
+}
+
+void require_native_bf16(const std::string& what) {
+  const std::string why = bf16_unavailable_reason();
+  if (!why.empty()) throw InputError(what + ": " + why + "; use float32 precision here");
+}
+
+}  // namespace covergen
+
+namespace covergen {
+
+namespace {
+
+template <typename Fn>
+double best_gflops(double flop, double seconds, Fn&& fn) {
+  using clock = std::chrono::steady_clock;
+  fn();  // warm-up: plans, packing buffers, thread pool
+  double best = 0.0;
+  const auto end = clock::now() + std::chrono::duration<double>(seconds);
+  int runs = 0;
+  do {
+    const auto t0 = clock::now();
+    fn();
+    const double s = std::chrono::duration<double>(clock::now() - t0).count();
+    if (s > 0.0) best = std::max(best, flop / s * 1e-9);
+    ++runs;
+  } while (clock::now() < end || runs < 3);
+  return best;
+}
+
+}  // namespace
+
+CpuPeak measure_cpu_peak(double seconds) {
+  at::NoGradGuard no_grad;
+  const int threads = at::get_num_threads();
+  const auto gen = at::detail::createCPUGenerator(1);
+  const int64_t n = 1024;
+  const at::Tensor a = at::randn({n, n}, gen), b = at::randn({n, n}, gen);
+  at::Tensor c = at::empty({n, n});
+  const double gemm_flop = 2.0 * n * n * n;
+  const at::Tensor x = at::randn({64, 128, 16, 16}, gen), w = at::randn({128, 128, 3, 3}, gen);
+  const double conv_flop = 2.0 * 64 * 128 * 16 * 16 * 128 * 9;
+  const auto sgemm = [&] { at::mm_out(c, a, b); };
+  const auto conv = [&] { (void)at::conv2d(x, w, {}, 1, 1); };
+  CpuPeak p;
+  p.threads = threads;
+  try {
+    at::set_num_threads(1);
+    p.sgemm_1t = best_gflops(gemm_flop, seconds, sgemm);
+    p.conv_1t = best_gflops(conv_flop, seconds, conv);
+    at::set_num_threads(threads);
+    p.sgemm_nt = best_gflops(gemm_flop, seconds, sgemm);
+    p.conv_nt = best_gflops(conv_flop, seconds, conv);
+  } catch (...) {
+    at::set_num_threads(threads);
+    throw;
+  }
+  return p;
+}
+
+}  // namespace covergen
