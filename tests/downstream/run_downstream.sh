@@ -29,4 +29,17 @@ json=$(env -u LD_LIBRARY_PATH COVERGEN_PLUGIN_PATH="$plugins" "$work/prefix/bin/
 echo "$json"
 grep -q '"name": "mean_pool"' <<<"$json"
 grep -q "$work/prefix/lib/covergen/plugins" <<<"$json" || { echo "installed plugin folder not searched"; exit 1; }
+# A downstream app writes a track's covers through the installed covergen::generate:
+# the same bytes `covergen generate` writes for that track and seed.
+cg=(env -u LD_LIBRARY_PATH "$work/prefix/bin/covergen")
+"${cg[@]}" dataset synth --out "$work/ds" --genres 2 --per-genre 3 --seconds 2 --cover-size 64 --seed 1 -q
+"${cg[@]}" train --data "$work/ds" --condition audio:tempo_bpm,rms_mean --image-size 32 --batch 4 --steps 3 \
+  --gan-config '{"ngf":8,"ndf":8}' --device cpu --out "$work/run" -q
+track="$work/ds/audio/ambient-00000.mp3"
+env -u LD_LIBRARY_PATH "$work/build/covers_for_track" "$work/run" "$track" "$work/app" 2
+"${cg[@]}" generate --model "$work/run" "$track" -n 2 --seed 1 --device cpu --out "$work/cli" -q
+for i in 0 1; do
+  cli_png=$(ls "$work/cli/"*_"$i".png)
+  cmp "$work/app/cover_$i.png" "$cli_png" || { echo "downstream cover $i differs from covergen generate's"; exit 1; }
+done
 echo "downstream OK"
