@@ -310,16 +310,24 @@ TEST_CASE("a 20-minute file is processed in bounded memory", "[audio][bad][slow]
   CHECK(peak_mb < 300);
 }
 
-TEST_CASE("mp3 through libmpg123 directly equals libsndfile's decode bit for bit", "[audio]") {
-  // libsndfile's reference: every frame of the file through sf_readf_float, mean of the channels.
+namespace {
+// libsndfile's samples for a stereo file: every frame through sf_readf_float, then
+// librosa's to_mono (np.mean over the channel axis of float32: (l + r) / 2 in float32).
+std::vector<float> libsndfile_mean(const fs::path& p) {
   SF_INFO info{};
-  SNDFILE* f = sf_open(kMp3.c_str(), SFM_READ, &info);
+  SNDFILE* f = sf_open(p.c_str(), SFM_READ, &info);
   REQUIRE(f != nullptr);
   REQUIRE(info.channels == 2);
   std::vector<float> ref, buf(4096 * 2);
   for (sf_count_t got; (got = sf_readf_float(f, buf.data(), 4096)) > 0;)
     for (sf_count_t i = 0; i < got; ++i) ref.push_back((buf[2 * i] + buf[2 * i + 1]) / 2.0f);
   sf_close(f);
+  return ref;
+}
+}  // namespace
+
+TEST_CASE("mp3 through libmpg123 directly equals libsndfile's decode bit for bit", "[audio]") {
+  const std::vector<float> ref = libsndfile_mean(kMp3);  // libsndfile's reference
   REQUIRE(ref.size() == 1323000);  // gapless: 30 s at 44.1 kHz, encoder delay and padding removed
 
   AudioInfo ai;
@@ -377,21 +385,6 @@ TEST_CASE("mp3 through libmpg123 directly equals libsndfile's decode bit for bit
   CHECK(std::equal(ypm.begin(), ypm.end(), ym.begin() + 66150));
 }
 
-namespace {
-// libsndfile's samples for a stereo file: every frame through sf_readf_float, then
-// librosa's to_mono (np.mean over the channel axis of float32: (l + r) / 2 in float32).
-std::vector<float> libsndfile_mean(const fs::path& p) {
-  SF_INFO info{};
-  SNDFILE* f = sf_open(p.c_str(), SFM_READ, &info);
-  REQUIRE(f != nullptr);
-  REQUIRE(info.channels == 2);
-  std::vector<float> ref, buf(4096 * 2);
-  for (sf_count_t got; (got = sf_readf_float(f, buf.data(), 4096)) > 0;)
-    for (sf_count_t i = 0; i < got; ++i) ref.push_back((buf[2 * i] + buf[2 * i + 1]) / 2.0f);
-  sf_close(f);
-  return ref;
-}
-}  // namespace
 
 TEST_CASE("fresh LAME joint-stereo mp3s: the default decode is libsndfile's mean bit for bit", "[audio]") {
   if (std::system("lame --version >/dev/null 2>&1") != 0) FAIL("lame is not installed (.ci/install-deps installs it)");
