@@ -2,6 +2,7 @@
 // (bad rows and bad covers with file:line), and prebuild the preprocessing cache.
 #include "cli.hpp"
 
+#include <covergen/parallel.hpp>
 #include <covergen/data/dataset.hpp>
 #include <covergen/data/image_cache.hpp>
 #include <covergen/data/synth.hpp>
@@ -78,7 +79,7 @@ void run_check(const CheckCli& c) {
     std::vector<std::string> errors(ds.size());
     std::mutex mu;
     std::size_t done = 0;
-    data::parallel_for(ds.size(), c.threads, [&](std::size_t i) {
+    covergen::parallel_for(ds.size(), c.threads, [&](std::size_t i) {
       std::vector<std::uint8_t> buf(3 * 32 * 32);
       std::string err;
       if (!data::preprocess_image_file(ds.tracks()[i].cover, 32, buf.data(), err)) errors[i] = err.empty() ? "cannot decode" : err;

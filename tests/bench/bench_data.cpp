@@ -2,6 +2,7 @@
 //  1. first-time preprocessing of 640x640 JPEG covers to SxS with T threads (images/s);
 //  2. loader throughput from the cache, batch B, W workers (images/s).
 // Without --dataset it renders N synthetic 640x640 covers into a temp folder first.
+#include <covergen/parallel.hpp>
 #include <covergen/data/dataset.hpp>
 #include <covergen/data/image_cache.hpp>
 #include <covergen/data/loader.hpp>
@@ -54,7 +55,7 @@ int main(int argc, char** argv) {
     fs::create_directories(root / "covers");
     std::string csv = "id,genre,cover\n";
     const double t0 = now();
-    data::parallel_for(static_cast<std::size_t>(n), threads, [&](std::size_t i) {
+    covergen::parallel_for(static_cast<std::size_t>(n), threads, [&](std::size_t i) {
       auto t = data::sample_track(1, static_cast<int>(i % 8), static_cast<int>(i / 8));
       covergen::write_file_atomic(root / "covers" / (t.id + ".jpg"), data::render_cover_jpeg(t, cover, 90));
     });

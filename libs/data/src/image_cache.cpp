@@ -51,10 +51,6 @@ class OpenCvSingleThread {
 
 }  // namespace
 
-void parallel_for(std::size_t n, int threads, const std::function<void(std::size_t)>& fn) {
-  covergen::parallel_for(n, threads, fn);
-}
-
 CoverCache::CoverCache(CoverCache&& o) noexcept { *this = std::move(o); }
 
 CoverCache& CoverCache::operator=(CoverCache&& o) noexcept {

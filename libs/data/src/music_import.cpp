@@ -17,6 +17,7 @@
 #include "covergen/data/image.hpp"
 #include "covergen/data/image_cache.hpp"
 
+#include <covergen/parallel.hpp>
 #include <covergen/atomic_file.hpp>
 #include <covergen/errors.hpp>
 

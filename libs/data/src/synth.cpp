@@ -4,6 +4,7 @@
 #include "covergen/data/hash.hpp"
 #include "covergen/data/image_cache.hpp"
 
+#include <covergen/parallel.hpp>
 #include <covergen/atomic_file.hpp>
 #include <covergen/errors.hpp>
 

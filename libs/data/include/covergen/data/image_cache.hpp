@@ -83,8 +83,4 @@ class CoverCache {
   double build_seconds_ = 0;
 };
 
-/// Runs `fn(i)` for i in [0, n) on `threads` threads (0 = hardware concurrency),
-/// handing out indices in order; rethrows the first exception.
-void parallel_for(std::size_t n, int threads, const std::function<void(std::size_t)>& fn);
-
 }  // namespace covergen::data
