@@ -38,10 +38,11 @@ void run(const eval::EvaluationOptions& o, const CommonOptions& common) {
     std::cout << out.dump(2) << '\n';
     return;
   }
-  std::printf("conditioning fidelity  %.3f  (covers for %zu test tracks, %lld each)\n", out["fidelity"].get<double>(),
-              out["test_tracks"].get<std::size_t>(), static_cast<long long>(o.per_track));
-  std::printf("shuffled conditions    %.3f  (floor; chance %.3f)\n", out["fidelity_shuffled"].get<double>(),
-              out["chance"].get<double>());
+  std::printf("conditioning fidelity  %.3f +- %.3f  (covers for %zu test tracks, %lld each; +- one standard error)\n",
+              out["fidelity"].get<double>(), out["fidelity_se"].get<double>(), out["test_tracks"].get<std::size_t>(),
+              static_cast<long long>(o.per_track));
+  std::printf("shuffled conditions    %.3f +- %.3f  (floor; chance %.3f)\n", out["fidelity_shuffled"].get<double>(),
+              out["fidelity_shuffled_se"].get<double>(), out["chance"].get<double>());
   std::printf("judge on real covers   %.3f  (ceiling)\n", out["classifier_real_test_accuracy"].get<double>());
   const auto& d = out["distribution"];
   std::printf("FID                    %.3f  (real test covers: %.3f)\n", out["fid"].get<double>(),
