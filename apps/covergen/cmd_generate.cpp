@@ -18,6 +18,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <iostream>
 #include <sstream>
 
@@ -74,13 +75,14 @@ void run(const GenerateCliOptions& o) {
     std::vector<fs::path> files(o.tracks.begin(), o.tracks.end());
     const auto pts = tl.points(covergen::latent::TrackLatents::analyse(files));
     for (std::size_t i = 0; i < files.size(); ++i)
-      reqs.push_back({files[i].filename().string(), covergen::generate::slugify(files[i].stem().string()), {}, pts[i].z});
+      reqs.push_back({files[i].filename().string(), covergen::generate::slugify(files[i].stem().string()), {}, pts[i].z,
+                      files[i].stem().string()});
   }
 
   fs::create_directories(o.out);
   auto rng = at::make_generator<at::CPUGeneratorImpl>(o.seed);
   json written = json::array();
-  std::vector<std::vector<std::string>> files(reqs.size());
+  std::vector<std::vector<std::string>> files(reqs.size()), finished_pngs(reqs.size());
   for (std::size_t r = 0; r < reqs.size(); ++r) {
     at::Tensor images;
     if (reqs[r].z.defined()) {
@@ -103,9 +105,15 @@ void run(const GenerateCliOptions& o) {
         const auto u8 = covergen::to_rgb8(images[i]);
         const auto cover = covergen::finish::Image::from_buffer(u8.data_ptr<std::uint8_t>(), int(u8.size(1)),
                                                                 int(u8.size(0)), std::size_t(u8.size(1) * 3));
-        item["finished"].push_back(covergen::cli::finish_cover(o.finish, cover, fs::path(o.out) / "finished",
-                                                               reqs[r].slug + "_" + std::to_string(i), reqs[r].label,
-                                                               o.seed + static_cast<std::uint64_t>(i)));
+        auto lines = o.finish;  // "{name}" in --artist/--title: this request's track, genre or attributes
+        const std::string name = reqs[r].name.empty() ? reqs[r].label : reqs[r].name;
+        lines.artist = covergen::generate::with_request_name(lines.artist, name);
+        lines.title = covergen::generate::with_request_name(lines.title, name);
+        const std::string stem = reqs[r].slug + "_" + std::to_string(i);
+        item["finished"].push_back(covergen::cli::finish_cover(lines, cover, fs::path(o.out) / "finished", stem,
+                                                               reqs[r].label, o.seed + static_cast<std::uint64_t>(i)));
+        for (const auto& file : item["finished"].back()["files"])
+          if (fs::path(file.get<std::string>()).extension() == ".png") finished_pngs[r].push_back("finished/" + stem + ".png");
       }
 #endif
       item["covers"].push_back((fs::path(o.out) / name).string());
@@ -115,7 +123,9 @@ void run(const GenerateCliOptions& o) {
     item["grid"] = (fs::path(o.out) / grid).string();
     written.push_back(item);
   }
-  covergen::generate::write_gallery(o.out, o.model, reqs, files);
+  const bool any_finished =
+      std::any_of(finished_pngs.begin(), finished_pngs.end(), [](const auto& v) { return !v.empty(); });
+  covergen::generate::write_gallery(o.out, o.model, reqs, files, any_finished ? &finished_pngs : nullptr);
   if (o.common.json) {
     std::cout << json{{"schema_version", 1}, {"model", o.model}, {"device", covergen::device_string(device)},
                       {"seed", o.seed}, {"truncation", o.truncation}, {"precision", covergen::to_string(gopts.precision)}, {"results", written},

@@ -28,7 +28,7 @@ inline void add_finish_options(CLI::App& cmd, FinishCliOptions& o, bool with_see
   const std::string g = "Finishing";
   auto mark = [&o](const auto&) { o.any_given = true; };
   cmd.add_option("--artist", o.artist, "Artist line (any script Pango shapes)")->group(g)->each(mark);
-  cmd.add_option("--title", o.title, "Title; long titles wrap and shrink")->group(g)->each(mark);
+  cmd.add_option("--title", o.title, "Title; long titles wrap and shrink (generate: {name} stands for each track's file name, genre or attributes)")->group(g)->each(mark);
   cmd.add_option("--font", o.font, "Font family (fontconfig; see fc-list : family)")->group(g)->capture_default_str();
   cmd.add_option("--size", o.size, "Longer side of the finished cover in px (0 keeps the input's)")
       ->group(g)->capture_default_str()->each(mark);

@@ -17,6 +17,7 @@ struct CoverRequest {
   std::string slug;      ///< file-name-safe label
   at::Tensor condition;  ///< [C], undefined for unconditional models
   at::Tensor z;          ///< [L] chosen by a mapper, or undefined (z from the seed)
+  std::string name;      ///< what "{name}" stands for in titles: the genre, the attributes, the track's file stem
 };
 
 /// `s` with everything but letters, digits and '-' replaced by '_' (at most 80
@@ -31,8 +32,14 @@ std::vector<CoverRequest> cover_requests(const RunCondition& condition, const st
                                          const std::vector<std::string>& attributes, int threads = 0);
 
 /// Writes `out`/index.html atomically: a gallery of `files[i]` (relative to `out`)
-/// under each request's label.
+/// under each request's label. With `finished` (the finished covers' PNGs, relative
+/// to `out`, per request), those are shown instead, large and linked to the file.
 void write_gallery(const std::filesystem::path& out, const std::string& model, const std::vector<CoverRequest>& requests,
-                   const std::vector<std::vector<std::string>>& files);
+                   const std::vector<std::vector<std::string>>& files,
+                   const std::vector<std::vector<std::string>>* finished = nullptr);
+
+/// `text` with every "{name}" replaced by `name`: per-request artist/title lines
+/// (`covergen generate --title '{name}'` sets each track's file name).
+std::string with_request_name(std::string text, const std::string& name);
 
 }  // namespace covergen::generate
