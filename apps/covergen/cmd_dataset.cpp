@@ -17,6 +17,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 
 namespace covergen::cli {
 void add_dataset_import(CLI::App& dataset);  // cmd_dataset_import.cpp
@@ -174,6 +175,33 @@ void run_cache(const CacheCli& c) {
   std::cout << '\n';
 }
 
+// ---- tracks --------------------------------------------------------------------
+
+struct TracksCli {
+  covergen::cli::CommonOptions common;
+  std::string dataset, split;
+  int per_genre = 0;
+};
+
+// The dataset's usable tracks (of one split), in CSV order: their audio files, one per
+// line (for `covergen generate` on held-out tracks), or with ids, genres and splits.
+void run_tracks(const TracksCli& c) {
+  const auto ds = data::Dataset::open(c.dataset);
+  std::optional<data::Split> split;
+  if (!c.split.empty()) split = data::split_from_string(c.split);
+  std::map<int, int> taken;
+  json rows = json::array();
+  for (const auto& t : ds.tracks()) {
+    if ((split && t.split != *split) || (c.per_genre > 0 && taken[t.genre]++ >= c.per_genre)) continue;
+    const std::string genre = t.genre >= 0 ? ds.genres()[static_cast<std::size_t>(t.genre)] : "";
+    if (c.common.json)
+      rows.push_back({{"id", t.id}, {"audio", t.audio.string()}, {"genre", genre}, {"split", data::to_string(t.split)}});
+    else
+      std::cout << t.audio.string() << '\n';
+  }
+  if (c.common.json) std::cout << json{{"schema_version", 1}, {"dataset", c.dataset}, {"tracks", rows}}.dump(2) << '\n';
+}
+
 void setup(CLI::App& root) {
   auto* cmd = root.add_subcommand("dataset", "Make, check and preprocess datasets (docs/datasets.md)");
   cmd->require_subcommand(1);
@@ -208,6 +236,14 @@ void setup(CLI::App& root) {
   cache->add_option("--cache-dir", c->cache_dir, "Cache folder (default: <dataset>/.covergen-cache)");
   cache->add_flag("--force", c->force, "Rebuild even when up to date");
   cache->callback([c] { run_cache(*c); });
+
+  auto t = std::make_shared<TracksCli>();
+  auto* tracks = cmd->add_subcommand("tracks", "List a dataset's tracks (audio files), e.g. the held-out ones: --split test");
+  covergen::cli::add_common_options(*tracks, t->common);
+  tracks->add_option("dataset", t->dataset, "Dataset folder or its dataset.json")->required();
+  tracks->add_option("--split", t->split, "train, val or test (default: all)");
+  tracks->add_option("--per-genre", t->per_genre, "At most N tracks of each genre, the first in CSV order (0 = all)");
+  tracks->callback([t] { run_tracks(*t); });
 
   covergen::cli::add_dataset_import(*cmd);
 }
