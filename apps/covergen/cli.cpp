@@ -38,12 +38,14 @@ GlobalOptions& global_options() {
   return g;
 }
 
-PluginRegistry make_registry() {
+PluginSearchOptions plugin_search() {
   PluginSearchOptions o;
   for (const auto& d : global_options().plugin_dirs) o.extra_dirs.emplace_back(d);
   o.allow_untrusted = global_options().allow_untrusted_plugins;
-  return PluginRegistry(o);
+  return o;
 }
+
+PluginRegistry make_registry() { return PluginRegistry(plugin_search()); }
 
 std::function<void(const std::string&)> logger(const CommonOptions& opts) {
   return [opts](const std::string& line) { log(opts, line); };

@@ -41,9 +41,7 @@ bool shows_progress(const CommonOptions& opts);
   static const bool COVERGEN_CLI_CAT(covergen_cmd_registered_, __LINE__) =           \
       ::covergen::cli::register_command(name, setup_fn)
 
-namespace covergen {
-class PluginRegistry;
-}
+#include <covergen/plugin_registry.hpp>
 
 namespace covergen::cli {
 
@@ -54,6 +52,8 @@ struct GlobalOptions {
 };
 GlobalOptions& global_options();
 
+/// Where plugins are searched, from the global options (for library functions).
+PluginSearchOptions plugin_search();
 /// A plugin registry configured from the global options.
 PluginRegistry make_registry();
 

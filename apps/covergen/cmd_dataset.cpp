@@ -2,7 +2,7 @@
 // (bad rows and bad covers with file:line), and prebuild the preprocessing cache.
 #include "cli.hpp"
 
-#include <covergen/parallel.hpp>
+#include <covergen/data/check.hpp>
 #include <covergen/data/dataset.hpp>
 #include <covergen/data/image_cache.hpp>
 #include <covergen/data/synth.hpp>
@@ -13,9 +13,7 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <mutex>
 #include <iostream>
-#include <map>
 #include <memory>
 #include <optional>
 
@@ -73,38 +71,15 @@ struct CheckCli {
 
 void run_check(const CheckCli& c) {
   const auto ds = data::Dataset::open(c.dataset);
-  std::vector<data::BadRow> bad = ds.bad_rows();
-  std::vector<bool> image_ok(ds.size(), true);
-  if (!c.no_images) {
-    covergen::Progress progress("checking covers", static_cast<std::int64_t>(ds.size()), !c.common.quiet && !c.common.json);
-    std::vector<std::string> errors(ds.size());
-    std::mutex mu;
-    std::size_t done = 0;
-    covergen::parallel_for(ds.size(), c.threads, [&](std::size_t i) {
-      std::vector<std::uint8_t> buf(3 * 32 * 32);
-      std::string err;
-      if (!data::preprocess_image_file(ds.tracks()[i].cover, 32, buf.data(), err)) errors[i] = err.empty() ? "cannot decode" : err;
-      std::lock_guard<std::mutex> lock(mu);
-      progress.update(static_cast<std::int64_t>(++done));
-    });
-    progress.finish();
-    for (std::size_t i = 0; i < ds.size(); ++i) {
-      if (errors[i].empty()) continue;
-      image_ok[i] = false;
-      const auto& t = ds.tracks()[i];
-      bad.push_back({ds.csv_path(), t.line, t.id, "cover " + t.cover.string() + ": " + errors[i]});
-    }
-    std::stable_sort(bad.begin(), bad.end(), [](const data::BadRow& a, const data::BadRow& b) { return a.line < b.line; });
-  }
-  std::size_t usable = 0, split_counts[3] = {0, 0, 0};
-  std::map<std::string, std::size_t> genre_counts;
-  for (std::size_t i = 0; i < ds.size(); ++i) {
-    if (!image_ok[i]) continue;
-    ++usable;
-    const auto& t = ds.tracks()[i];
-    ++split_counts[static_cast<int>(t.split)];
-    if (t.genre >= 0) ++genre_counts[ds.genres()[static_cast<std::size_t>(t.genre)]];
-  }
+  covergen::Progress progress("checking covers", static_cast<std::int64_t>(ds.size()),
+                              !c.no_images && !c.common.quiet && !c.common.json);
+  const auto r = data::check_dataset(ds, !c.no_images, c.threads,
+                                     [&](std::size_t done) { progress.update(static_cast<std::int64_t>(done)); });
+  progress.finish();
+  const auto& bad = r.bad;
+  const auto& split_counts = r.split_counts;
+  const auto& genre_counts = r.genre_counts;
+  const std::size_t usable = r.usable;
   if (c.common.json) {
     json rows = json::array();
     for (const auto& b : bad)

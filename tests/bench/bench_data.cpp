@@ -9,6 +9,7 @@
 #include <covergen/data/synth.hpp>
 #include <covergen/atomic_file.hpp>
 
+#include <ATen/ATen.h>
 #include <CLI/CLI.hpp>
 
 #include <chrono>
@@ -83,12 +84,16 @@ int main(int argc, char** argv) {
               ds.size(), size, size, threads, prep, static_cast<double>(ds.size()) / prep, prep_cpu,
               static_cast<double>(ds.size()) / prep_cpu, ds.size() - cache.valid_count());
 
+  // One-hot genre conditions, as generate::training_conditions makes them for --condition genre.
+  auto genre = at::zeros({static_cast<std::int64_t>(ds.size()), static_cast<std::int64_t>(ds.genres().size())});
+  for (std::size_t i = 0; i < ds.size(); ++i)
+    if (ds.tracks()[i].genre >= 0) genre[static_cast<std::int64_t>(i)][ds.tracks()[i].genre] = 1.0;
   for (int w : {0, workers}) {
     data::LoaderOptions lo;
     lo.batch_size = batch;
     lo.workers = w;
     lo.split = data::Split::train;
-    data::Loader loader(ds, cache, data::make_conditions(ds, data::ConditionSpec::parse("genre")), lo);
+    data::Loader loader(ds, cache, data::make_conditions(ds, genre), lo);
     std::size_t images = 0;
     std::int64_t epoch = 0;
     const double l0 = now(), q0 = cpu();

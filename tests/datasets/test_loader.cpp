@@ -7,7 +7,6 @@
 
 #include "test_support.hpp"
 
-#include <covergen/data/embeddings.hpp>
 #include <covergen/data/loader.hpp>
 #include <covergen/errors.hpp>
 
@@ -60,7 +59,10 @@ TEST_CASE("loader: batch shapes, ranges and contents match the cache") {
   LoaderOptions o;
   o.batch_size = 8;
   o.split = Split::train;
-  Loader loader(f.ds, f.cache, make_conditions(f.ds, ConditionSpec::parse("genre")), o);
+  // One-hot genre rows, as generate::training_conditions makes them for --condition genre.
+  auto genre = at::zeros({static_cast<std::int64_t>(f.ds.size()), 3});
+  for (std::size_t i = 0; i < f.ds.size(); ++i) genre[static_cast<std::int64_t>(i)][f.ds.tracks()[i].genre] = 1.0;
+  Loader loader(f.ds, f.cache, make_conditions(f.ds, genre), o);
   // Track 4 (bad cover) never appears.
   for (auto i : loader.pool()) CHECK(i != 4);
   CHECK(loader.batches_per_epoch() == loader.pool().size() / 8);
@@ -103,23 +105,6 @@ TEST_CASE("loader: a batch (or a view of it) that the caller keeps is never over
   while (loader.next(b)) ++n;
   CHECK(n + 1 == loader.batches_per_epoch());
   CHECK(at::equal(view, snapshot));
-}
-
-TEST_CASE("loader: attribute conditions are standardised on the train split") {
-  Fixture f;
-  auto c = make_conditions(f.ds, ConditionSpec::parse("attributes:tempo,energy"));
-  REQUIRE(c.dim == 2);
-  CHECK((c.names == std::vector<std::string>{"tempo", "energy"}));
-  double m0 = 0, m1 = 0;
-  auto train = f.ds.indices(Split::train);
-  for (auto i : train) { m0 += c.row(i)[0]; m1 += c.row(i)[1]; }
-  CHECK(m0 / train.size() == Approx(0.0).margin(1e-5));
-  CHECK(m1 / train.size() == Approx(0.0).margin(1e-5));
-  CHECK(c.stddev[1] > 0);
-  CHECK(c.row(10)[1] == Approx((0.1 - c.mean[1]) / c.stddev[1]));
-  CHECK_THROWS_AS(make_conditions(f.ds, ConditionSpec::parse("attributes:valence")), covergen::InputError);
-  CHECK_THROWS_AS(ConditionSpec::parse("mood"), covergen::InputError);
-  CHECK(make_conditions(f.ds, ConditionSpec::parse("none")).dim == 0);
 }
 
 TEST_CASE("loader: the order is determined by seed and epoch, resumable, whatever the workers") {
@@ -176,34 +161,14 @@ TEST_CASE("loader: rank/world shards are disjoint, equal and cover the epoch") {
   CHECK_THROWS_AS(Loader(f.ds, f.cache, make_conditions(f.ds, {}), o), covergen::InputError);
 }
 
-TEST_CASE("embeddings: computed once per encoder file and reused, a new encoder file recomputes") {
+TEST_CASE("loader: the condition table is the caller's [tracks, C] rows, checked against the dataset") {
   Fixture f;
-  write_text(f.dir / "enc1.pt", "encoder one");
-  write_text(f.dir / "enc2.pt", "encoder two");
-  EmbeddingCache cache;
-  int calls = 0;
-  auto compute = [&](const Dataset& d) {
-    ++calls;
-    return at::arange(static_cast<std::int64_t>(d.size()) * 4, at::kFloat).reshape({static_cast<std::int64_t>(d.size()), 4});
-  };
-  bool computed = false;
-  auto e1 = cache.get_or_compute(f.ds, f.dir / "enc1.pt", compute, &computed);
-  CHECK(computed);
-  auto e1b = cache.get_or_compute(f.ds, f.dir / "enc1.pt", compute, &computed);
-  CHECK_FALSE(computed);
-  CHECK(at::equal(e1, e1b));
-  cache.get_or_compute(f.ds, f.dir / "enc2.pt", compute, &computed);
-  CHECK(computed);
-  CHECK(calls == 2);
-  ConditionSpec spec;
-  spec.kind = ConditionSpec::Kind::embedding;
-  spec.embedding = e1;
-  auto c = make_conditions(f.ds, spec);
+  const auto n = static_cast<std::int64_t>(f.ds.size());
+  const auto e = at::arange(n * 4, at::kDouble).reshape({n, 4});
+  auto c = make_conditions(f.ds, e);
   CHECK(c.dim == 4);
   CHECK(c.row(3)[2] == 14.0f);
-  spec.embedding = e1.slice(0, 0, 5);
-  CHECK_THROWS_AS(make_conditions(f.ds, spec), covergen::InputError);
-  auto wrong = [](const Dataset&) { return at::zeros({3, 2}); };
-  write_text(f.dir / "enc3.pt", "encoder three");
-  CHECK_THROWS_AS(cache.get_or_compute(f.ds, f.dir / "enc3.pt", wrong), covergen::InputError);
+  CHECK(make_conditions(f.ds, at::Tensor()).dim == 0);
+  CHECK_THROWS_AS(make_conditions(f.ds, e.slice(0, 0, 5)), covergen::InputError);
+  CHECK_THROWS_AS(make_conditions(f.ds, e.reshape({-1})), covergen::InputError);
 }

@@ -42,4 +42,7 @@ for i in 0 1; do
   cli_png=$(ls "$work/cli/"*_"$i".png)
   cmp "$work/app/cover_$i.png" "$cli_png" || { echo "downstream cover $i differs from covergen generate's"; exit 1; }
 done
+# A downstream app trains 3 steps through the installed covergen::train and uses the run.
+env -u LD_LIBRARY_PATH "$work/build/train_three_steps" "$work/ds" "$work/run-lib" ambient
+test -f "$work/run-lib/generator.cvgn"
 echo "downstream OK"

@@ -3,7 +3,7 @@
 // process and in `covergen encode`), and the errors for a model of another kind, a
 // truncated file and a wrong feature dimension (InputError; exit code 3 in the CLI).
 #include <covergen/audio/store.hpp>
-#include <covergen/encoders/evaluate.hpp>
+#include <covergen/eval/embeddings.hpp>
 #include <covergen/errors.hpp>
 #include <covergen/model_file.hpp>
 #include <covergen/npy.hpp>
@@ -116,13 +116,9 @@ Problem make_problem(covergen::EncoderInput kind, std::int64_t n_train, std::int
   return {make(n_train), make(n_test)};
 }
 
-covergen::encoders::Points points(const at::Tensor& t) {
-  covergen::encoders::Points p;
+std::vector<float> points(const at::Tensor& t) {
   auto c = t.to(at::kFloat).contiguous();
-  p.n = c.size(0);
-  p.d = c.size(1);
-  p.data.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-  return p;
+  return {c.data_ptr<float>(), c.data_ptr<float>() + c.numel()};
 }
 std::vector<int> labels_of(const covergen::EncoderData& d) {
   std::vector<int> l;
@@ -206,8 +202,8 @@ TEST_CASE("every encoder learns a tiny labelled problem well above chance", "[en
       CHECK(e->dim() == c.dim);
       auto emb_train = e->encode_batch(p.train.inputs), emb_test = e->encode_batch(p.test.inputs);
       CHECK(emb_test.sizes() == at::IntArrayRef({60, c.dim}));
-      const double knn = covergen::encoders::knn_accuracy(points(emb_train), labels_of(p.train), points(emb_test),
-                                                          labels_of(p.test), 5);
+      const double knn = covergen::eval::knn_accuracy(points(emb_train), labels_of(p.train), points(emb_test),
+                                                      labels_of(p.test), c.dim, 5);
       INFO(c.plugin << " k-NN accuracy " << knn);
       CHECK(knn >= 0.8);  // chance is 1/3
       auto logits = e->classify_batch(p.test.inputs);
@@ -383,31 +379,4 @@ TEST_CASE("bad model files and wrong dimensions are InputErrors that say which",
     auto fresh = reg.create_encoder("autoencoder", "{}");
     CHECK_THROWS_WITH(fresh->encode_batch(at::randn({2, 20})), Contains("not fitted"));
   }
-}
-
-TEST_CASE("k-NN, silhouette and the 2-D layouts", "[encoders][eval]") {
-  using covergen::encoders::Points;
-  Points p;
-  p.n = 40;
-  p.d = 3;
-  std::vector<int> labels;
-  for (int i = 0; i < 40; ++i) {
-    const int c = i % 2;
-    labels.push_back(c);
-    for (int j = 0; j < 3; ++j) p.data.push_back(static_cast<float>(c * 10 + (i * 7 + j * 3) % 5 * 0.1));
-  }
-  CHECK(covergen::encoders::knn_accuracy(p, labels, p, labels, 5) == 1.0);
-  CHECK(covergen::encoders::silhouette(p, labels) > 0.9);
-  std::vector<int> shuffled = labels;
-  for (int i = 0; i < 40; i += 4) std::swap(shuffled[static_cast<std::size_t>(i)], shuffled[static_cast<std::size_t>(i + 1)]);
-  CHECK(covergen::encoders::silhouette(p, shuffled) < 0.5);
-  auto t = covergen::encoders::tsne_2d(p, 10.0, 300, 1);
-  REQUIRE(t.n == 40);
-  // The two clusters stay apart in the layout.
-  CHECK(covergen::encoders::knn_accuracy(t, labels, t, labels, 3) == 1.0);
-  auto q = covergen::encoders::pca_2d(p);
-  CHECK(covergen::encoders::silhouette(q, labels) > 0.9);
-  TempDir tmp;
-  covergen::encoders::draw_map(tmp / "map.png", t, labels, {"zero", "one"}, "test");
-  CHECK(fs::file_size(tmp / "map.png") > 1000);
 }

@@ -5,7 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <map>
@@ -32,6 +34,25 @@ StoreLayout store_layout(const BatchOptions& o) {
                                  {"reference", "librosa 0.10.2 defaults"}}
                       .dump();
   return l;
+}
+
+std::vector<BatchItem> audio_files_under(const std::filesystem::path& folder) {
+  namespace fs = std::filesystem;
+  static const std::set<std::string> extensions{".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3",
+                                                ".aif", ".aiff", ".au", ".w64", ".caf"};
+  std::vector<fs::path> found;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(folder, fs::directory_options::skip_permission_denied, ec);
+       it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) break;
+    std::string ext = it->path().extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (it->is_regular_file(ec) && extensions.count(ext)) found.push_back(it->path());
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<BatchItem> items;
+  for (const auto& f : found) items.push_back({f.generic_string(), f});
+  return items;
 }
 
 BatchReport extract_batch(const std::vector<BatchItem>& items, FeatureStore& store, const BatchOptions& options,

@@ -15,106 +15,17 @@ namespace covergen::data {
 
 // ---- conditions -------------------------------------------------------------
 
-ConditionSpec ConditionSpec::parse(const std::string& text) {
-  ConditionSpec s;
-  if (text.empty() || text == "none") return s;
-  if (text == "genre") { s.kind = Kind::genre; return s; }
-  const std::string prefix = "attributes:";
-  if (text.rfind(prefix, 0) == 0) {
-    s.kind = Kind::attributes;
-    std::string rest = text.substr(prefix.size());
-    std::size_t pos = 0;
-    while (pos <= rest.size()) {
-      const auto comma = rest.find(',', pos);
-      std::string name = rest.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-      name.erase(0, name.find_first_not_of(' '));
-      name.erase(name.find_last_not_of(' ') + 1);
-      if (name.empty()) throw InputError("--condition '" + text + "': empty attribute name");
-      if (std::find(s.attributes.begin(), s.attributes.end(), name) != s.attributes.end())
-        throw InputError("--condition '" + text + "': attribute '" + name + "' is listed twice");
-      s.attributes.push_back(name);
-      if (comma == std::string::npos) break;
-      pos = comma + 1;
-    }
-    return s;
-  }
-  throw InputError("unknown condition '" + text + "' (expected none, genre or attributes:NAME,NAME,...)");
-}
-
-std::string ConditionSpec::to_string() const {
-  switch (kind) {
-    case Kind::none: return "none";
-    case Kind::genre: return "genre";
-    case Kind::embedding: return "embedding";
-    case Kind::attributes: {
-      std::string s = "attributes:";
-      for (std::size_t i = 0; i < attributes.size(); ++i) s += (i ? "," : "") + attributes[i];
-      return s;
-    }
-  }
-  return "?";
-}
-
-Conditions make_conditions(const Dataset& ds, const ConditionSpec& spec) {
+Conditions make_conditions(const Dataset& ds, const at::Tensor& e) {
   Conditions c;
+  if (!e.defined()) return c;
   const std::size_t n = ds.size();
-  switch (spec.kind) {
-    case ConditionSpec::Kind::none: break;
-    case ConditionSpec::Kind::genre: {
-      if (ds.spec().genre_column.empty() || ds.genres().empty())
-        throw InputError(ds.csv_path().string(), "conditioning on genre needs a genre column (the spec's columns.genre)");
-      c.names = ds.genres();
-      c.dim = c.names.size();
-      c.values.assign(n * c.dim, 0.0f);
-      for (std::size_t i = 0; i < n; ++i) c.values[i * c.dim + static_cast<std::size_t>(ds.tracks()[i].genre)] = 1.0f;
-      break;
-    }
-    case ConditionSpec::Kind::attributes: {
-      if (spec.attributes.empty()) throw InputError("attributes: no attribute names given");
-      std::vector<std::size_t> cols;
-      for (const auto& name : spec.attributes) cols.push_back(ds.attribute_index(name));
-      c.names = spec.attributes;
-      c.dim = cols.size();
-      c.mean.assign(c.dim, 0.0);
-      c.stddev.assign(c.dim, 1.0);
-      std::vector<std::size_t> fit = ds.indices(Split::train);
-      if (fit.size() < 2) {  // tiny datasets: fit on everything
-        fit.clear();
-        for (std::size_t i = 0; i < n; ++i) fit.push_back(i);
-      }
-      for (std::size_t a = 0; a < c.dim; ++a) {
-        double s = 0, s2 = 0;
-        for (std::size_t i : fit) s += ds.tracks()[i].attributes[cols[a]];
-        const double m = fit.empty() ? 0.0 : s / static_cast<double>(fit.size());
-        for (std::size_t i : fit) {
-          const double d = ds.tracks()[i].attributes[cols[a]] - m;
-          s2 += d * d;
-        }
-        const double sd = fit.size() > 1 ? std::sqrt(s2 / static_cast<double>(fit.size() - 1)) : 0.0;
-        c.mean[a] = m;
-        c.stddev[a] = sd > 1e-12 ? sd : 1.0;
-      }
-      c.values.resize(n * c.dim);
-      for (std::size_t i = 0; i < n; ++i)
-        for (std::size_t a = 0; a < c.dim; ++a)
-          c.values[i * c.dim + a] = static_cast<float>((ds.tracks()[i].attributes[cols[a]] - c.mean[a]) / c.stddev[a]);
-      break;
-    }
-    case ConditionSpec::Kind::embedding: {
-      const at::Tensor& e = spec.embedding;
-      if (!e.defined() || e.dim() != 2 || static_cast<std::size_t>(e.size(0)) != n)
-        throw InputError("the embedding table must be [" + std::to_string(n) + ", D] (one row per track), got " +
-                         (e.defined() ? e.sizes().vec().size() == 2 ? "[" + std::to_string(e.size(0)) + ", " +
-                                                                           std::to_string(e.size(1)) + "]"
-                                                                     : std::string("another rank")
-                                      : std::string("none")));
-      const at::Tensor f = e.to(at::kCPU).to(at::kFloat).contiguous();
-      c.dim = static_cast<std::size_t>(f.size(1));
-      for (std::size_t d = 0; d < c.dim; ++d) c.names.push_back("e" + std::to_string(d));
-      c.values.assign(f.data_ptr<float>(), f.data_ptr<float>() + n * c.dim);
-      break;
-    }
-  }
+  if (e.dim() != 2 || static_cast<std::size_t>(e.size(0)) != n)
+    throw InputError("the condition table must be [" + std::to_string(n) + ", C] (one row per track), got " +
+                     (e.dim() == 2 ? "[" + std::to_string(e.size(0)) + ", " + std::to_string(e.size(1)) + "]"
+                                   : std::string("another rank")));
+  const at::Tensor f = e.to(at::kCPU).to(at::kFloat).contiguous();
+  c.dim = static_cast<std::size_t>(f.size(1));
+  c.values.assign(f.data_ptr<float>(), f.data_ptr<float>() + n * c.dim);
   return c;
 }
 

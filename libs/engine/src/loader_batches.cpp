@@ -36,18 +36,13 @@ LoaderBatches::LoaderBatches(const data::Dataset& ds, const data::CoverCache& ca
     : impl_(new Impl{std::move(train), per_track, seed, batch / world, nullptr, 0, 0,
                      data::Rng(data::derive_seed(seed, 0xC0DE)), 0}) {
   auto& m = *impl_;
-  data::ConditionSpec spec;
-  if (per_track.defined()) {
-    spec.kind = data::ConditionSpec::Kind::embedding;
-    spec.embedding = per_track;
-  }
   data::LoaderOptions lo;
   lo.batch_size = static_cast<std::size_t>(m.batch);
   lo.seed = seed;
   lo.rank = rank;
   lo.world = world;
   lo.device = device;
-  m.loader = std::make_unique<data::Loader>(ds, cache, data::make_conditions(ds, spec), lo);
+  m.loader = std::make_unique<data::Loader>(ds, cache, data::make_conditions(ds, per_track), lo);
   if (m.loader->batches_per_epoch() == 0)
     throw InputError(ds.csv_path().string(), "fewer training covers (" +
                                                  std::to_string(m.loader->samples_per_epoch() * world) +

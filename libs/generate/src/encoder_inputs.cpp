@@ -1,13 +1,19 @@
 #include "covergen/generate/encoder_inputs.hpp"
 
+#include <covergen/atomic_file.hpp>
 #include <covergen/audio/batch.hpp>
+#include <covergen/audio/load.hpp>
+#include <covergen/generate/condition.hpp>
+#include <covergen/npy.hpp>
 #include <covergen/errors.hpp>
 #include <covergen/progress.hpp>
 
 #include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
 #include <ATen/core/grad_mode.h>
 
 #include <algorithm>
+#include <chrono>
 #include <thread>
 
 namespace fs = std::filesystem;
@@ -44,6 +50,18 @@ audio::FeatureStore ensure_features(const data::Dataset& ds, const fs::path& dir
 }
 
 // One track's encoder input (without the batch axis) from the store.
+StoreTracks store_tracks(const data::Dataset& ds, const audio::FeatureStore& store, data::Split split) {
+  StoreTracks out;
+  for (std::size_t i : ds.indices(split)) {
+    const auto& t = ds.tracks()[i];
+    if (!store.contains(t.id)) continue;  // failed extraction (reported)
+    out.tracks.push_back(i);
+    out.keys.push_back(t.id);
+    out.labels.push_back(t.genre);
+  }
+  return out;
+}
+
 at::Tensor input_from_view(const audio::TrackView& v, EncoderInput kind) {
   switch (kind) {
     case EncoderInput::summary:
@@ -84,6 +102,97 @@ at::Tensor encode_keys(const Encoder& e, const audio::FeatureStore& store, const
   }
   return out.empty() ? at::zeros({0, e.dim()}) : at::cat(out, 0).contiguous();
 }
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+}  // namespace
+
+StoreEncoding encode_store_to_npy(const Encoder& e, const fs::path& store_dir, const fs::path& out, bool show_progress) {
+  auto store = audio::FeatureStore::open(store_dir);
+  const auto keys = store.keys();
+  if (keys.empty()) throw InputError(store_dir.string(), "the feature store is empty");
+  Progress progress("encode", static_cast<std::int64_t>(keys.size()), show_progress);
+  StoreEncoding r;
+  const auto t0 = Clock::now();
+  auto emb = encode_keys(e, store, keys, &progress);
+  r.seconds = seconds_since(t0);
+  progress.finish();
+  npy::save(out, npy::DType::f4, {emb.size(0), emb.size(1)}, emb.data_ptr<float>());
+  std::string key_text;
+  for (const auto& k : keys) key_text += k + "\n";
+  r.keys_file = fs::path(out).replace_extension(".keys.txt");
+  write_file_atomic(r.keys_file, key_text);
+  r.tracks = keys.size();
+  return r;
+}
+
+TrackEncoding encode_audio_file(const Encoder& e, audio::FeatureExtractor& fx, const fs::path& file) {
+  TrackEncoding r;
+  const auto t0 = Clock::now();
+  auto a = audio::load(file);
+  r.load_seconds = seconds_since(t0);
+  const auto t1 = Clock::now();
+  audio::Features f;
+  try {
+    f = fx.compute(a.samples);
+  } catch (const InputError& err) {  // e.g. NaN samples: name the file
+    throw InputError(file.string(), err.what());
+  }
+  auto x = encoder_input_from_features(f, e.input_kind());
+  r.features_seconds = seconds_since(t1);
+  const auto t2 = Clock::now();
+  auto v = e.encode(x).to(at::kCPU, at::kFloat).contiguous();
+  r.encode_seconds = seconds_since(t2);
+  r.embedding.assign(v.data_ptr<float>(), v.data_ptr<float>() + v.numel());
+  return r;
+}
+
+namespace {
+
+void add_dataset(const data::DatasetSpec& spec, bool use_excerpts, std::vector<audio::BatchItem>& items,
+                 std::vector<audio::BatchFailure>& bad) {
+  data::DatasetOptions dopt;
+  dopt.check_files = false;  // a missing audio file is reported by the decoder like any bad file
+  auto ds = data::Dataset::open(spec, dopt);
+  for (const auto& r : ds.bad_rows()) bad.push_back({r.id.empty() ? r.to_string() : r.id, r.file, r.to_string()});
+  for (const auto& t : ds.tracks())
+    items.push_back({t.id, t.audio, use_excerpts ? t.excerpt_start : -1.0, t.excerpt_seconds});
+}
+
+}  // namespace
+
+std::vector<audio::BatchItem> feature_inputs(const std::vector<std::string>& inputs, bool use_excerpts,
+                                             std::vector<audio::BatchFailure>& bad) {
+  std::vector<audio::BatchItem> items;
+  for (const auto& in : inputs) {
+    const fs::path p(in);
+    std::error_code ec;
+    if (fs::is_directory(p, ec)) {
+      if (fs::exists(p / "dataset.json") || fs::exists(p / "tracks.csv")) {
+        add_dataset(data::DatasetSpec::load(p), use_excerpts, items, bad);
+        continue;
+      }
+      const auto found = audio::audio_files_under(p);
+      items.insert(items.end(), found.begin(), found.end());
+      continue;
+    }
+    const std::string ext = p.extension().string();
+    if (ext == ".json") {
+      add_dataset(data::DatasetSpec::load(p), use_excerpts, items, bad);
+      continue;
+    }
+    if (ext == ".csv") {
+      const fs::path root = p.parent_path().empty() ? fs::path(".") : p.parent_path();
+      const nlohmann::json spec{{"csv", p.filename().string()}};
+      add_dataset(data::DatasetSpec::parse(spec.dump(), root, p), use_excerpts, items, bad);
+      continue;
+    }
+    items.push_back({p.generic_string(), p});  // a file (a missing one is reported by the decoder)
+  }
+  return items;
+}
+
 
 DatasetEmbeddings dataset_embeddings(const data::Dataset& ds, const Encoder& encoder, int threads,
                                      const std::function<void(const std::string&)>& log, bool progress) {

@@ -54,6 +54,10 @@ struct BatchReport {
 StoreLayout store_layout(const BatchOptions& options);
 
 /// Runs the batch. `progress` (optional) is called from the calling thread.
+/// The audio files under `folder`, recursively, by extension (.wav .flac .ogg .oga
+/// .opus .mp3 .aif .aiff .au .w64 .caf, any case), sorted; each keyed by its path.
+std::vector<BatchItem> audio_files_under(const std::filesystem::path& folder);
+
 BatchReport extract_batch(const std::vector<BatchItem>& items, FeatureStore& store, const BatchOptions& options,
                           const std::function<void(const BatchProgress&)>& progress = nullptr);
 

@@ -13,7 +13,6 @@
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
-#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -21,33 +20,18 @@
 
 namespace covergen::data {
 
-/// What the condition vectors are.
-struct ConditionSpec {
-  enum class Kind { none, genre, attributes, embedding };
-  Kind kind = Kind::none;
-  std::vector<std::string> attributes;  ///< for Kind::attributes, in vector order
-  at::Tensor embedding;                 ///< for Kind::embedding: [N, D] float, row i = track i
-
-  /// "none", "genre" (one-hot), "attributes:energy,valence,tempo" (standardised).
-  /// Embeddings come from the caller (see embeddings.hpp). Throws InputError.
-  static ConditionSpec parse(const std::string& text);
-  std::string to_string() const;
-};
-
-/// The condition vector of every track, computed once.
+/// The condition vector of every track, row-major [tracks, dim] (dim 0: none). The
+/// conditions themselves (genre one-hot, standardised attributes, audio features, Φ
+/// of an encoder) are made by libs/generate (generate::training_conditions).
 struct Conditions {
-  std::vector<std::string> names;  ///< one per column (genre names, attribute names, or "e0".."eD-1")
-  std::vector<float> values;       ///< row-major [tracks, dim]
+  std::vector<float> values;
   std::size_t dim = 0;
-  /// Standardisation of attributes: value' = (value - mean) / std, fitted on the
-  /// train split (std = 1 where the attribute is constant). Empty for other kinds.
-  std::vector<double> mean, stddev;
   const float* row(std::size_t track) const { return values.data() + track * dim; }
 };
 
-/// Builds the table. Throws InputError: genre without a genre column, an unknown
-/// attribute (listing the known ones), an embedding whose rows != dataset size.
-Conditions make_conditions(const Dataset& dataset, const ConditionSpec& spec);
+/// The table of `per_track` [N, C] (any floating type and device; N = the dataset's
+/// tracks), or no conditions when it is undefined. InputError for another shape.
+Conditions make_conditions(const Dataset& dataset, const at::Tensor& per_track);
 
 struct LoaderOptions {
   Split split = Split::train;
