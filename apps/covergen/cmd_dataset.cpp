@@ -32,6 +32,12 @@ std::string fmt(double v, int digits) {
   return buf;
 }
 
+json bad_rows_json(const std::vector<data::BadRow>& bad) {
+  json rows = json::array();
+  for (const auto& b : bad) rows.push_back({{"file", b.file.string()}, {"line", b.line}, {"id", b.id}, {"problem", b.problem}});
+  return rows;
+}
+
 // ---- synth ---------------------------------------------------------------------
 
 struct SynthCli {
@@ -81,9 +87,6 @@ void run_check(const CheckCli& c) {
   const auto& genre_counts = r.genre_counts;
   const std::size_t usable = r.usable;
   if (c.common.json) {
-    json rows = json::array();
-    for (const auto& b : bad)
-      rows.push_back({{"file", b.file.string()}, {"line", b.line}, {"id", b.id}, {"problem", b.problem}});
     json genres = json::object();
     for (const auto& [name, n] : genre_counts) genres[name] = n;
     std::cout << json{{"schema_version", 1},
@@ -95,7 +98,7 @@ void run_check(const CheckCli& c) {
                       {"splits", {{"train", split_counts[0]}, {"val", split_counts[1]}, {"test", split_counts[2]}}},
                       {"genres", genres},
                       {"attributes", ds.attribute_names()},
-                      {"bad_rows", rows}}
+                      {"bad_rows", bad_rows_json(bad)}}
                      .dump(2)
               << '\n';
   } else {
@@ -133,11 +136,9 @@ void run_cache(const CacheCli& c) {
   const auto bad = cache.bad_images(ds);
   const double rate = cache.build_seconds() > 0 ? static_cast<double>(ds.size()) / cache.build_seconds() : 0.0;
   if (c.common.json) {
-    json rows = json::array();
-    for (const auto& b : bad) rows.push_back({{"file", b.file.string()}, {"line", b.line}, {"id", b.id}, {"problem", b.problem}});
     std::cout << json{{"schema_version", 1}, {"cache", cache.file().string()}, {"size", cache.size()},
                       {"images", cache.count()}, {"valid", cache.valid_count()}, {"built", cache.was_built()},
-                      {"seconds", cache.build_seconds()}, {"images_per_second", rate}, {"bad_covers", rows}}
+                      {"seconds", cache.build_seconds()}, {"images_per_second", rate}, {"bad_covers", bad_rows_json(bad)}}
                      .dump(2)
               << '\n';
     return;
@@ -158,21 +159,16 @@ struct TracksCli {
   int per_genre = 0;
 };
 
-// The dataset's usable tracks (of one split), in CSV order: their audio files, one per
-// line (for `covergen generate` on held-out tracks), or with ids, genres and splits.
+// The dataset's tracks (of one split) in CSV order: audio files one per line (for
+// `covergen generate` on held-out tracks), or with ids, genres and splits.
 void run_tracks(const TracksCli& c) {
   const auto ds = data::Dataset::open(c.dataset);
-  std::optional<data::Split> split;
-  if (!c.split.empty()) split = data::split_from_string(c.split);
-  std::map<int, int> taken;
   json rows = json::array();
-  for (const auto& t : ds.tracks()) {
-    if ((split && t.split != *split) || (c.per_genre > 0 && taken[t.genre]++ >= c.per_genre)) continue;
-    const std::string genre = t.genre >= 0 ? ds.genres()[static_cast<std::size_t>(t.genre)] : "";
-    if (c.common.json)
-      rows.push_back({{"id", t.id}, {"audio", t.audio.string()}, {"genre", genre}, {"split", data::to_string(t.split)}});
-    else
-      std::cout << t.audio.string() << '\n';
+  for (auto i : ds.select(c.split.empty() ? std::nullopt : std::optional(data::split_from_string(c.split)), c.per_genre)) {
+    const auto& t = ds.tracks()[i];
+    if (!c.common.json) std::cout << t.audio.string() << '\n';
+    rows.push_back({{"id", t.id}, {"audio", t.audio.string()}, {"split", data::to_string(t.split)},
+                    {"genre", t.genre >= 0 ? ds.genres()[static_cast<std::size_t>(t.genre)] : ""}});
   }
   if (c.common.json) std::cout << json{{"schema_version", 1}, {"dataset", c.dataset}, {"tracks", rows}}.dump(2) << '\n';
 }

@@ -65,18 +65,11 @@ void run(const GenerateCliOptions& o) {
     reqs = covergen::generate::cover_requests(
         covergen::generate::RunCondition(o.model, cond.dump(), gen->condition_dim(), registry), o.model, o.tracks,
         o.genres, o.attributes);
-  } else {
-    // A mapper gives each track its own latent (docs/latent.md).
+  } else {  // a mapper gives each track its own latent (docs/latent.md)
     if (!(o.variation >= 0.0 && o.variation <= 1.0)) throw covergen::InputError("--variation must be in [0, 1]");
-    if (o.tracks.empty()) throw covergen::InputError("--mapper needs audio files to map");
     if (!o.genres.empty() || !o.attributes.empty())
       throw covergen::InputError("--mapper drives an unconditional model; give no --genre or --attributes");
-    covergen::latent::TrackLatents tl(*gen, o.model, cond.dump(), o.mapper, registry);
-    std::vector<fs::path> files(o.tracks.begin(), o.tracks.end());
-    const auto pts = tl.points(covergen::latent::TrackLatents::analyse(files));
-    for (std::size_t i = 0; i < files.size(); ++i)
-      reqs.push_back({files[i].filename().string(), covergen::generate::slugify(files[i].stem().string()), {}, pts[i].z,
-                      files[i].stem().string()});
+    reqs = covergen::latent::mapper_requests(*gen, o.model, cond.dump(), o.mapper, o.tracks, registry);
   }
 
   fs::create_directories(o.out);
@@ -86,12 +79,7 @@ void run(const GenerateCliOptions& o) {
   for (std::size_t r = 0; r < reqs.size(); ++r) {
     at::Tensor images;
     if (reqs[r].z.defined()) {
-      // cover 0 is the track's latent; the others sqrt(1 - s^2) z + s eps, again N(0, I)
-      auto eps = at::randn({o.n, gen->latent_dim()}, rng);
-      auto s = at::full({o.n, 1}, o.variation);
-      s[0] = 0.0;
-      auto z = (1.0 - s * s).sqrt() * reqs[r].z.unsqueeze(0) + s * eps;
-      images = gen->generate(z.to(device), {}, gopts);
+      images = gen->generate(covergen::latent::latent_variations(reqs[r].z, o.n, o.variation, rng).to(device), {}, gopts);
     } else {
       images = covergen::generate::generate_covers(*gen, reqs[r].condition, o.n, rng, gopts, device);
     }

@@ -273,6 +273,15 @@ std::vector<std::size_t> Dataset::indices(Split split) const {
   return out;
 }
 
+std::vector<std::size_t> Dataset::select(std::optional<Split> split, int per_genre) const {
+  std::map<int, int> taken;
+  std::vector<std::size_t> out;
+  for (std::size_t i = 0; i < tracks_.size(); ++i)
+    if ((!split || tracks_[i].split == *split) && (per_genre <= 0 || taken[tracks_[i].genre]++ < per_genre))
+      out.push_back(i);
+  return out;
+}
+
 Dataset Dataset::open(const fs::path& dir_or_spec, const DatasetOptions& options) {
   return open(DatasetSpec::load(dir_or_spec), options);
 }

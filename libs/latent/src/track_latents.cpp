@@ -124,4 +124,26 @@ audio::Features slice_features(const audio::Features& f, int begin, int end) {
   return s;
 }
 
+std::vector<generate::CoverRequest> mapper_requests(const ConditionalGenerator& generator, const std::string& model,
+                                                    const std::string& condition_meta_json, const std::string& mapper_file,
+                                                    const std::vector<std::string>& files, const PluginRegistry& registry) {
+  if (files.empty()) throw InputError("--mapper needs audio files to map");
+  const TrackLatents tl(generator, model, condition_meta_json, mapper_file, registry);
+  const std::vector<std::filesystem::path> paths(files.begin(), files.end());
+  const auto pts = tl.points(TrackLatents::analyse(paths));
+  std::vector<generate::CoverRequest> reqs;
+  for (std::size_t i = 0; i < paths.size(); ++i)
+    reqs.push_back({paths[i].filename().string(), generate::slugify(paths[i].stem().string()), {}, pts[i].z,
+                    paths[i].stem().string()});
+  return reqs;
+}
+
+at::Tensor latent_variations(const at::Tensor& z, std::int64_t n, double variation, at::Generator& rng) {
+  if (!(variation >= 0.0 && variation <= 1.0)) throw InputError("--variation must be in [0, 1]");
+  auto eps = at::randn({n, z.size(0)}, rng);
+  auto s = at::full({n, 1}, variation);
+  s[0] = 0.0;
+  return (1.0 - s * s).sqrt() * z.unsqueeze(0) + s * eps;
+}
+
 }  // namespace covergen::latent

@@ -103,6 +103,9 @@ class Dataset {
 
   /// Indices of the tracks in `split`, in file order.
   std::vector<std::size_t> indices(Split split) const;
+  /// Indices in file order of the tracks in `split` (all when none), at most
+  /// `per_genre` of each genre (the first; 0 = no limit): `covergen dataset tracks`.
+  std::vector<std::size_t> select(std::optional<Split> split, int per_genre = 0) const;
 
   /// Changes whenever a track is added, removed, reordered or its cover file is
   /// replaced (id, cover path, size, mtime). Keys the preprocessing cache.

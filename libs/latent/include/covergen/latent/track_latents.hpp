@@ -10,6 +10,7 @@
 
 #include <covergen/audio/features.hpp>
 #include <covergen/generate/condition.hpp>
+#include <covergen/generate/requests.hpp>
 #include <covergen/generator.hpp>
 #include "covergen/latent/mapper.hpp"
 
@@ -51,6 +52,17 @@ class TrackLatents {
   std::optional<MapperFile> mapper_;
   std::optional<generate::RunCondition> condition_;  // without a mapper: the run's condition of a track
 };
+
+/// `covergen generate --mapper`: one cover request per audio file, its z chosen by the
+/// mapper (`mapper_file`) from the track; `model` and `condition_meta_json` as for
+/// TrackLatents. InputError when there are no files or a file cannot be decoded.
+std::vector<generate::CoverRequest> mapper_requests(const ConditionalGenerator& generator, const std::string& model,
+                                                    const std::string& condition_meta_json, const std::string& mapper_file,
+                                                    const std::vector<std::string>& files, const PluginRegistry& registry);
+
+/// `n` latents around `z` [L] for one track's covers: the first is `z` itself, the
+/// others sqrt(1 - s^2) z + s eps with s = `variation` in [0, 1] (again N(0, I)); [n, L].
+at::Tensor latent_variations(const at::Tensor& z, std::int64_t n, double variation, at::Generator& rng);
 
 /// The frames [begin, end) of `f` as a Features of their own (every per-frame matrix
 /// cut; beats shifted; tempo and tuning kept from the whole track), for windowed analysis.
