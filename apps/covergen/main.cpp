@@ -2,7 +2,6 @@
 // cmd_<name>.cpp over the libraries.
 #include "cli.hpp"
 
-#include <covergen/cpu_features.hpp>
 #include <covergen/cpu_kernels.hpp>
 #include <covergen/device.hpp>
 #include <covergen/errors.hpp>
@@ -24,28 +23,7 @@ std::string version_text() {
   std::string s = std::string("covergen ") + covergen::version() + " (torch " + covergen::torch_version() + ")\n";
   s += "devices: cpu";
   for (int i = 0; i < covergen::cuda_device_count(); ++i) s += ", cuda:" + std::to_string(i);
-  // The machine every figure is taken on: processor, its features, the kernels chosen.
-  const auto k = covergen::cpu_kernels();
-  s += "\ncpu: " + (k.model.empty() ? std::string("unknown") : k.model) + ", " +
-       std::to_string(std::thread::hardware_concurrency()) + " logical CPUs";
-  if (k.cap != "native") s += " (COVERGEN_CPU_ISA=" + k.cap + ")";
-  s += "\ncpu features: " + k.flags;
-  s += "\nkernels: oneDNN " + (k.onednn_version.empty() ? std::string("?") : k.onednn_version) + " " +
-       (k.onednn_isa.empty() ? std::string("(isa unknown)") : k.onednn_isa) + ", ATen " + k.aten_capability;
-  if (!k.blas.empty()) s += ", " + k.blas;
-  s += ", " + std::to_string(k.threads) + " threads";
-  // OpenBLAS 0.3.21 (bookworm) falls back to its generic Prescott (SSE3) kernels on
-  // processors it does not know, e.g. Xeons of family 6 model 207: 3.8x slower sgemm.
-  if (k.blas == "OpenBLAS Prescott" && std::getenv("OPENBLAS_CORETYPE") == nullptr) {
-    const auto native = covergen::detect_cpu_features("native");
-    if (native.avx2)
-      s += std::string("\nhint: OpenBLAS does not know this CPU and runs generic SSE3 kernels; OPENBLAS_CORETYPE=") +
-           (native.avx512f && native.avx512bw && native.avx512vl ? "SkylakeX" : "Haswell") +
-           " selects its vector kernels (docs/performance.md)";
-  }
-  const std::string no_bf16 = covergen::bf16_unavailable_reason();
-  s += "\nbfloat16: " + (no_bf16.empty() ? std::string("native (--precision bfloat16 available)") : "unavailable: " + no_bf16);
-  return s;
+  return s + "\n" + covergen::describe_cpu_kernels();  // the machine every figure is taken on
 }
 
 }  // namespace

@@ -19,6 +19,11 @@ struct CpuKernels {
 
 CpuKernels cpu_kernels();
 
+/// The machine as `covergen --version` prints it, one "key: value" line each: the
+/// processor and its logical CPUs, its features, the kernels chosen (oneDNN ISA,
+/// ATen capability, BLAS, threads), a hint when OpenBLAS runs generic kernels, and bf16.
+std::string describe_cpu_kernels();
+
 /// Empty when bf16 convolutions run in hardware on this CPU (AVX512-BF16 or AMX
 /// present, allowed by COVERGEN_CPU_ISA, and used by oneDNN); otherwise the reason,
 /// naming the processor and what it lacks. Without them oneDNN emulates bf16:
