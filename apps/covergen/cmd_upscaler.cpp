@@ -144,6 +144,11 @@ void setup(CLI::App& root) {
   ev->add_option("--fid-crop", e->eval.fid_crop, "FID crop side (px)")->capture_default_str();
   ev->add_option("--bootstrap", e->eval.bootstrap, "Resamples for the 95% intervals")->capture_default_str();
   ev->add_option("--seed", e->eval.seed, "Seed (judge, crops, resamples)")->capture_default_str();
+  ev->add_option("--picture", e->eval.picture,
+                 "Write a PNG: input (nearest), Lanczos, learned and real, centre crops side by side");
+  ev->add_option("--picture-cover", e->eval.picture_cover, "Which held-out cover the picture shows")
+      ->capture_default_str();
+  ev->add_option("--picture-crop", e->eval.picture_crop, "Crop side of each panel (px)")->capture_default_str();
   ev->add_option("--judge-size", e->eval.judge_size, "Side the FID judge learns covers at")->capture_default_str();
   ev->add_option("--judge-epochs", e->eval.judge_epochs, "Judge training epochs")->capture_default_str();
   ev->add_option("--judge-covers", e->eval.judge_covers, "Train covers the judge learns from (0: all)")

@@ -5,6 +5,7 @@
 #include "covergen/upscale/upscale.hpp"
 #include "internal.hpp"
 
+#include <covergen/atomic_file.hpp>
 #include <covergen/errors.hpp>
 #include <covergen/eval/distribution.hpp>
 #include <covergen/eval/features.hpp>
@@ -15,6 +16,7 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
@@ -103,6 +105,27 @@ eval::FeatureMatrix cover_rows(const eval::FeatureMatrix& m, const std::vector<s
   return m.rows(rows);
 }
 
+// Input (nearest neighbour), Lanczos, learned, real: centre crops side by side, 8 px apart.
+void write_picture(const std::filesystem::path& file, const at::Tensor& lr, const std::vector<at::Tensor>& panels_hr,
+                   int crop) {
+  const int side = static_cast<int>(panels_hr.front().size(1)), gap = 8;
+  crop = std::min(crop, side);
+  const int x0 = (side - crop) / 2;
+  std::vector<cv::Mat> panels;
+  cv::Mat nearest;
+  cv::resize(to_mat(lr), nearest, cv::Size(side, side), 0, 0, cv::INTER_NEAREST);
+  panels.push_back(nearest);
+  for (const auto& p : panels_hr) panels.push_back(to_mat(p));
+  const int n = static_cast<int>(panels.size());
+  cv::Mat out(crop, n * crop + (n - 1) * gap, CV_8UC3, cv::Scalar(255, 255, 255));
+  for (int i = 0; i < n; ++i) panels[i](cv::Rect(x0, x0, crop, crop)).copyTo(out(cv::Rect(i * (crop + gap), 0, crop, crop)));
+  cv::Mat bgr;
+  cv::cvtColor(out, bgr, cv::COLOR_RGB2BGR);
+  std::vector<unsigned char> png;
+  if (!cv::imencode(".png", bgr, png)) throw Error(file.string() + ": cannot encode the picture as PNG");
+  write_file_atomic(file, std::string(png.begin(), png.end()));
+}
+
 }  // namespace
 
 EvalReport evaluate(const EvalOptions& o, const PluginRegistry& registry) {
@@ -149,6 +172,8 @@ EvalReport evaluate(const EvalOptions& o, const PluginRegistry& registry) {
     t = Clock::now();
     up[2] = detail::to_u8(model->upscale(detail::to_unit(lr.unsqueeze(0)))).squeeze(0).cpu();
     secs[2] = since(t);
+    if (!o.picture.empty() && i == std::min<std::int64_t>(o.picture_cover, r.covers - 1))
+      write_picture(o.picture, lr, {up[0], up[2], truth}, o.picture_crop);
     for (int j = 0; j < 3; ++j) {
       m[j].psnr.push_back(psnr(up[j], truth));
       m[j].ssim.push_back(ssim(up[j], truth));
@@ -176,7 +201,7 @@ EvalReport evaluate(const EvalOptions& o, const PluginRegistry& registry) {
     return detail::to_unit(at::stack(parts));
   };
   log("training the judge for FID on the train covers at " + std::to_string(o.judge_size) + " px");
-  detail::Covers train = detail::load_covers(dataset, data::Split::train, to, 0, o.log);
+  detail::Covers train = detail::load_covers(dataset, data::Split::train, to, o.judge_covers, o.log);
   auto judge = detail::train_judge(train, static_cast<int>(dataset.genres().size()), o.judge_size, o.judge_epochs,
                                    o.judge_covers, o.seed);
   train.hr = at::Tensor();

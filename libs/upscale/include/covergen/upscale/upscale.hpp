@@ -82,6 +82,11 @@ struct EvalOptions {
   std::int64_t judge_covers = 128; ///< train covers the judge learns from (0: all)
   std::int64_t bootstrap = 500;    ///< resamples of the covers for the confidence intervals
   std::uint64_t seed = 0;
+  /// When set: a PNG of one held-out cover side by side — the input (nearest
+  /// neighbour), Lanczos, the learned upscaler and the real cover — each a centre crop.
+  std::filesystem::path picture;
+  std::int64_t picture_cover = 0;  ///< which held-out cover
+  int picture_crop = 320;          ///< crop side at the output size
   std::function<void(const std::string&)> log;
 };
 
