@@ -155,6 +155,22 @@ void setup(CLI::App& root) {
       ->capture_default_str();
   covergen::cli::add_common_options(*ev, e->common);
   ev->callback([e] { run_eval(*e); });
+
+  struct CompareCli {
+    std::string image, model, out;
+    int crop = 320;
+  };
+  auto c = std::make_shared<CompareCli>();
+  auto* cmp = cmd->add_subcommand("compare", "A PNG of one square cover enlarged: nearest, Lanczos, learned, side by side");
+  cmp->add_option("image", c->image, "The cover (e.g. a generated 64 px PNG)")->required();
+  cmp->add_option("--model", c->model, "Upscaler model file")->required();
+  cmp->add_option("--out", c->out, "PNG to write")->required();
+  cmp->add_option("--crop", c->crop, "Centre crop side of each panel (px)")->capture_default_str();
+  cmp->callback([c] {
+    use_all_cores();
+    up::write_comparison(c->image, c->model, c->out, c->crop, covergen::cli::make_registry());
+    std::cout << c->out << '\n';
+  });
 }
 
 }  // namespace

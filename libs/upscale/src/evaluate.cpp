@@ -268,6 +268,22 @@ EvalReport evaluate(const EvalOptions& o, const PluginRegistry& registry) {
   return r;
 }
 
+void write_comparison(const std::filesystem::path& image, const std::filesystem::path& model,
+                      const std::filesystem::path& out, int crop, const PluginRegistry& registry) {
+  const finish::Image art = finish::read_image(image);
+  if (art.width != art.height)
+    throw InputError(image.string(), "is " + std::to_string(art.width) + "x" + std::to_string(art.height) +
+                                         " px; the comparison takes a square cover");
+  std::shared_ptr<Upscaler> up = load(model, registry);
+  const int side = static_cast<int>(art.width * up->factor());
+  const at::Tensor lr =
+      at::from_blob(const_cast<std::uint8_t*>(art.rgb.data()), {art.height, art.width, 3}, at::kByte)
+          .permute({2, 0, 1})
+          .contiguous();
+  const at::Tensor learned = detail::to_u8(up->upscale(detail::to_unit(lr.unsqueeze(0)))).squeeze(0).cpu();
+  write_picture(out, lr, {classic(lr, side, cv::INTER_LANCZOS4), learned}, crop);
+}
+
 std::string EvalReport::to_json() const {
   json j{{"from", from}, {"to", to}, {"covers", covers}, {"threads", threads}, {"features", features}};
   for (const auto& s : methods)

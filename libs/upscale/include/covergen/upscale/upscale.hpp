@@ -116,6 +116,12 @@ struct EvalReport {
 
 EvalReport evaluate(const EvalOptions& options, const PluginRegistry& registry);
 
+/// A PNG of one square image (e.g. a generated 64 px cover) enlarged k times: nearest
+/// neighbour, Lanczos and the learned upscaler, centre crops of `crop` px side by side.
+/// InputError naming the file when it cannot be read or is not square.
+void write_comparison(const std::filesystem::path& image, const std::filesystem::path& model,
+                      const std::filesystem::path& out, int crop, const PluginRegistry& registry);
+
 /// Finishing's art upscaler over a loaded upscaler: one pass (factor k), when the
 /// result stays within 4096 px; finishing resizes the rest of the way.
 finish::ArtUpscaler art_upscaler(std::shared_ptr<Upscaler> upscaler);
