@@ -194,4 +194,16 @@ TEST_CASE("covergen upscaler fit on a missing dataset exits 3 naming it", "[upsc
   const std::string err(std::istreambuf_iterator<char>(in), {});
   CHECK_THAT(err, Contains(missing));
   CHECK_FALSE(fs::exists(tmp / "sr.cvgn"));
+
+  // compare: a missing cover is named too, and no picture is written.
+  const std::string cover = (tmp / "no-such-cover.png").string();
+  const std::string cmd2 = "'" + std::string(COVERGEN_CLI) + "' upscaler compare '" + cover + "' --model '" +
+                           (tmp / "sr.cvgn").string() + "' --out '" + (tmp / "p.png").string() + "' 2>'" +
+                           (tmp / "err2").string() + "' >/dev/null </dev/null";
+  const int status2 = std::system(cmd2.c_str());
+  REQUIRE(WIFEXITED(status2));
+  CHECK(WEXITSTATUS(status2) == 3);
+  std::ifstream in2(tmp / "err2");
+  CHECK_THAT(std::string(std::istreambuf_iterator<char>(in2), {}), Contains(cover));
+  CHECK_FALSE(fs::exists(tmp / "p.png"));
 }
