@@ -8,6 +8,9 @@
 #include <covergen/plugin_registry.hpp>
 #include <covergen/serve/cover_maker.hpp>
 #include <covergen/serve/server.hpp>
+#if __has_include(<covergen/upscale/upscale.hpp>)
+#include <covergen/upscale/upscale.hpp>
+#endif
 
 #include <cerrno>
 #include <csignal>
@@ -23,6 +26,7 @@ struct ServeCliOptions {
   std::string model, device = "auto";
   covergen::serve::ServerOptions server;
   double max_upload_mb = 50.0;
+  std::string upscaler;
 };
 
 int g_stop_pipe[2] = {-1, -1};
@@ -48,6 +52,18 @@ void run(ServeCliOptions& o) {
 
   auto registry = covergen::cli::make_registry();
   covergen::serve::CoverMaker maker(o.model, registry, o.device);
+#if __has_include(<covergen/upscale/upscale.hpp>)
+  if (!o.upscaler.empty()) {
+    // The learned upscaler enlarges finished covers' art (docs/upscaling.md).
+    auto art = covergen::upscale::art_upscaler(covergen::upscale::load(o.upscaler, registry));
+    o.server.upscaler = [art](const covergen::serve::RgbCover& in) {
+      const auto image = covergen::finish::Image::from_buffer(in.rgb.data(), in.width, in.height,
+                                                              static_cast<std::size_t>(in.width) * 3);
+      const auto up = art(image, 0);
+      return covergen::serve::RgbCover{up.width, up.height, up.rgb};
+    };
+  }
+#endif
   covergen::serve::Server server(maker, o.server);
   const int port = server.bind();
   if (!is_loopback(o.server.host))
@@ -85,6 +101,10 @@ void setup(CLI::App& root) {
                   "Listen to at most this much of a track (<= 0: all of it)")
       ->capture_default_str();
   cmd->add_option("--device", o->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+#if __has_include(<covergen/upscale/upscale.hpp>)
+  cmd->add_option("--upscaler", o->upscaler,
+                  "Upscaler model (covergen upscaler fit) for finished covers; default: Lanczos only");
+#endif
   covergen::cli::add_common_options(*cmd, o->common, false);
   cmd->callback([o] { run(*o); });
 }

@@ -6,6 +6,13 @@
 #include <covergen/errors.hpp>
 #include <covergen/finish/finish.hpp>
 
+#if __has_include(<covergen/upscale/upscale.hpp>)
+#include <covergen/plugin_registry.hpp>
+#include <covergen/upscale/upscale.hpp>
+#include "cli.hpp"
+#define COVERGEN_CLI_HAS_UPSCALE 1
+#endif
+
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -21,6 +28,9 @@ struct FinishCliOptions {
   double palette_amount = 0.85, min_contrast = 4.5;
   std::uint64_t seed = 0;
   bool any_given = false;  ///< generate finishes only when one of the flags was given
+  std::string upscaler;    ///< --upscaler MODEL: learned upscaling before the print resize
+  /// The loaded upscaler, made on first use and shared by every cover of the command.
+  mutable covergen::finish::ArtUpscaler loaded_upscaler;
 };
 
 /// `with_seed`: generate has its own --seed and passes it on.
@@ -48,6 +58,12 @@ inline void add_finish_options(CLI::App& cmd, FinishCliOptions& o, bool with_see
   cmd.add_option("--min-contrast", o.min_contrast, "WCAG contrast ratio the text must reach")
       ->group(g)->capture_default_str();
   if (with_seed) cmd.add_option("--seed", o.seed, "Seed for the grain")->group(g)->capture_default_str();
+#ifdef COVERGEN_CLI_HAS_UPSCALE
+  cmd.add_option("--upscaler", o.upscaler,
+                 "Upscaler model (covergen upscaler fit) that enlarges the art before the print resize; "
+                 "default: Lanczos only (docs/upscaling.md)")
+      ->group(g)->each(mark);
+#endif
 }
 
 /// `condition`: what the cover was generated for (a genre name...), for --palette auto.
@@ -69,6 +85,15 @@ inline covergen::finish::FinishOptions to_finish_options(const FinishCliOptions&
     o.palette = covergen::finish::parse_palette(c.palette);
   }
   o.filters = covergen::finish::parse_filters(c.filter);
+  if (!c.upscaler.empty()) {
+#ifdef COVERGEN_CLI_HAS_UPSCALE
+    if (!c.loaded_upscaler)
+      c.loaded_upscaler = covergen::upscale::art_upscaler(covergen::upscale::load(c.upscaler, make_registry()));
+    o.upscaler = c.loaded_upscaler;
+#else
+    throw covergen::InputError("--upscaler: this covergen was built without libs/upscale");
+#endif
+  }
   return o;
 }
 

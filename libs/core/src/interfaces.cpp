@@ -4,6 +4,7 @@
 #include "covergen/errors.hpp"
 #include "covergen/gan.hpp"
 #include "covergen/generator.hpp"
+#include "covergen/upscaler.hpp"
 #include "covergen/w_space.hpp"
 
 #include <ATen/ATen.h>
@@ -24,6 +25,12 @@ const char* to_string(GenerateOptions::Precision precision) {
 }
 GanModel::~GanModel() = default;
 WSpace::~WSpace() = default;
+Upscaler::~Upscaler() = default;
+
+at::Tensor Upscaler::upscale(const at::Tensor& images) {
+  at::NoGradGuard no_grad;
+  return forward(images).clamp(-1.0, 1.0);
+}
 
 at::Tensor Encoder::classify_batch(const at::Tensor&) const { return {}; }
 

@@ -111,6 +111,16 @@ std::shared_ptr<Encoder> load_encoder(const fs::path& path, const PluginRegistry
   return enc;
 }
 
+std::shared_ptr<Upscaler> load_upscaler(const fs::path& path, const PluginRegistry& registry) {
+  ModelHeader h;
+  NamedTensors tensors = read_model_file(path, &h);
+  if (h.kind != "upscaler")
+    throw InputError(path.string(), "is a " + h.kind + " model file, expected an upscaler model (from covergen upscaler fit)");
+  auto up = registry.create_upscaler(h.plugin, h.config_json);
+  load_named_tensors(*up, tensors, path.string());
+  return up;
+}
+
 NamedTensors take_prefixed(const NamedTensors& all, const std::string& prefix) {
   NamedTensors out;
   const std::string p = prefix + "/";

@@ -40,7 +40,7 @@ std::string major_minor(const std::string& v) {
 
 ValidatedPluginInfo validate_plugin_info(const PluginInfo* info, const std::string& file_plugin_name,
                                          const std::string& host_torch_version) {
-  static const std::set<std::string> kKinds = {"encoder", "gan", "generator"};
+  static const std::set<std::string> kKinds = {"encoder", "gan", "generator", "upscaler"};
   if (info == nullptr) throw PluginError("covergen_plugin_info() returned null");
   ValidatedPluginInfo out;
   out.abi_version = info->abi_version;
@@ -58,7 +58,7 @@ ValidatedPluginInfo validate_plugin_info(const PluginInfo* info, const std::stri
     throw PluginError(std::string("invalid info record: ") + e.what());
   }
   if (!kKinds.count(out.kind))
-    throw PluginError("unknown plugin kind '" + out.kind + "' (expected encoder, gan or generator)");
+    throw PluginError("unknown plugin kind '" + out.kind + "' (expected encoder, gan, generator or upscaler)");
   if (!file_plugin_name.empty() && file_plugin_name != out.name)
     throw PluginError("the file is named for plugin '" + file_plugin_name + "' but the plugin says it is '" +
                       out.name + "'");

@@ -282,6 +282,7 @@ std::shared_ptr<Iface> instantiate(std::shared_ptr<boost::dll::shared_library> l
 COVERGEN_CREATE_IMPL(create_encoder, Encoder, "encoder")
 COVERGEN_CREATE_IMPL(create_gan, GanModel, "gan")
 COVERGEN_CREATE_IMPL(create_generator, ConditionalGenerator, "generator")
+COVERGEN_CREATE_IMPL(create_upscaler, Upscaler, "upscaler")
 #undef COVERGEN_CREATE_IMPL
 
 }  // namespace covergen

@@ -64,6 +64,7 @@ CoverClassifier::CoverClassifier(const at::Tensor& images, const at::Tensor& lab
     }
   }
   impl_->net->eval();
+  for (auto& p : impl_->net->parameters()) p.set_requires_grad(false);  // a fixed judge from here on
 }
 
 CoverClassifier::~CoverClassifier() = default;
@@ -87,6 +88,10 @@ at::Tensor CoverClassifier::features(const at::Tensor& images) const {
   for (std::int64_t s = 0; s < images.size(0); s += 256)
     out.push_back(impl_->net->embed(images.narrow(0, s, std::min<std::int64_t>(256, images.size(0) - s)).to(impl_->device)).cpu());
   return out.empty() ? torch::empty({0, feature_dim}) : torch::cat(out);
+}
+
+at::Tensor CoverClassifier::feature_maps(const at::Tensor& images) const {
+  return impl_->net->features->forward(images.to(impl_->device));
 }
 
 double CoverClassifier::accuracy(const at::Tensor& images, const at::Tensor& labels) const {

@@ -119,7 +119,16 @@ Finished finish(const Image& cover, const FinishOptions& o) {
   }
   Finished f;
   f.jpeg_quality = o.jpeg_quality;
-  f.background = detail::resize(cover, W, H);
+  // Art to print size, the one place it happens: a learned upscaler first when given
+  // and the art must at least double, then Lanczos (up) or area (down) to W x H.
+  if (o.upscaler && std::max(W, H) >= 2 * std::max(cover.width, cover.height)) {
+    const Image larger = o.upscaler(cover, std::max(W, H));
+    if (larger.width <= 0 || larger.height <= 0 || larger.rgb.size() != 3u * larger.width * larger.height)
+      throw Error("the upscaler returned an empty or malformed image");
+    f.background = detail::resize(larger, W, H);
+  } else {
+    f.background = detail::resize(cover, W, H);
+  }
   detail::apply_palette(f.background, o.palette, o.palette_amount);
   for (const auto& filter : o.filters) detail::apply_filter(f.background, filter, o.palette, o.seed);
   f.text = detail::set_type(f.background, o, f.image);

@@ -78,6 +78,12 @@ FinishedCover finish_cover(const RgbCover& cover, const FinishRequest& request, 
   o.title = request.title;
   o.size = request.size;
   o.seed = seed;
+  if (request.upscaler)
+    o.upscaler = [&up = request.upscaler](const cf::Image& art, int) {
+      RgbCover in{art.width, art.height, art.rgb};
+      const RgbCover out = up(in);
+      return cf::Image::from_buffer(out.rgb.data(), out.width, out.height, static_cast<std::size_t>(out.width) * 3);
+    };
   const auto image = cf::Image::from_buffer(cover.rgb.data(), cover.width, cover.height,
                                             static_cast<std::size_t>(cover.width) * 3);
   const cf::Finished finished = cf::finish(image, o);

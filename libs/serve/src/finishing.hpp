@@ -6,6 +6,7 @@
 #include "covergen/serve/cover_maker.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -18,6 +19,7 @@ struct FinishRequest {
   std::string artist, title;
   std::vector<std::string> formats;  ///< "png", "jpg", "svg", "pdf" (what the answer carries per cover)
   int size = 0;                      ///< longer side of the finished cover in px
+  std::function<RgbCover(const RgbCover&)> upscaler;  ///< ServerOptions::upscaler (may be empty)
 };
 
 /// Whether this build finishes covers (libs/finish was built), and its formats.

@@ -360,6 +360,7 @@ void Server::Impl::handle_covers(const httplib::Request& req, httplib::Response&
     if (fields.count("truncation")) p.truncation = parse_truncation(fields["truncation"]);
     if (fields.count("index")) p.index = parse_int("index", fields["index"], 0, p.n - 1);
     p.finish = parse_finish_request(fields);
+    p.finish.upscaler = o.upscaler;
     if (fields.count("genre")) p.genre = fields["genre"];
     if (fields.count("attributes")) p.attributes = fields["attributes"];
     if (fields.count("track")) {

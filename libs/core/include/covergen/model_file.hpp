@@ -18,6 +18,7 @@
 #include "covergen/generator.hpp"
 #include "covergen/model_header.hpp"
 #include "covergen/plugin_object.hpp"
+#include "covergen/upscaler.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -47,5 +48,8 @@ void load_named_tensors(PluginObject& object, const NamedTensors& tensors, const
 
 /// Loads an encoder model file through the plugin named in its header.
 std::shared_ptr<Encoder> load_encoder(const std::filesystem::path& path, const PluginRegistry& registry);
+
+/// Loads an upscaler model file (from `covergen upscaler fit`) through its plugin.
+std::shared_ptr<Upscaler> load_upscaler(const std::filesystem::path& path, const PluginRegistry& registry);
 
 }  // namespace covergen

@@ -14,6 +14,7 @@
 #include "covergen/gan.hpp"
 #include "covergen/generator.hpp"
 #include "covergen/plugin_abi.hpp"
+#include "covergen/upscaler.hpp"
 
 #include <torch/csrc/api/include/torch/version.h>
 
@@ -37,3 +38,5 @@
   COVERGEN_DEFINE_PLUGIN_(gan, GanModel, CLASS, NAME, VERSION, DESCRIPTION)
 #define COVERGEN_GENERATOR_PLUGIN(CLASS, NAME, VERSION, DESCRIPTION) \
   COVERGEN_DEFINE_PLUGIN_(generator, ConditionalGenerator, CLASS, NAME, VERSION, DESCRIPTION)
+#define COVERGEN_UPSCALER_PLUGIN(CLASS, NAME, VERSION, DESCRIPTION) \
+  COVERGEN_DEFINE_PLUGIN_(upscaler, Upscaler, CLASS, NAME, VERSION, DESCRIPTION)

@@ -14,6 +14,7 @@
 #include "covergen/encoder.hpp"
 #include "covergen/gan.hpp"
 #include "covergen/generator.hpp"
+#include "covergen/upscaler.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -64,6 +65,8 @@ class PluginRegistry {
                                        const std::string& json_config = "{}") const;
   std::shared_ptr<ConditionalGenerator> create_generator(const std::string& name_or_path,
                                                          const std::string& json_config = "{}") const;
+  std::shared_ptr<Upscaler> create_upscaler(const std::string& name_or_path,
+                                            const std::string& json_config = "{}") const;
 
   /// Resolves a name to a plugin file using the search order; throws PluginError
   /// listing the available plugins when none matches.

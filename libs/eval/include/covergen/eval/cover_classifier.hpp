@@ -34,6 +34,10 @@ class CoverClassifier {
   /// (on the CPU). The built-in feature space for FID/KID when no Inception is given.
   at::Tensor features(const at::Tensor& images) const;
   static constexpr std::int64_t feature_dim = 128;
+  /// The last conv block before pooling, float32 [N, 128, S/4, S/4] on the judge's
+  /// device, differentiable with respect to `images` (the judge's own weights are
+  /// frozen): the feature term of perceptual losses (libs/upscale).
+  at::Tensor feature_maps(const at::Tensor& images) const;
   /// Fraction of `images` predicted as `labels`.
   double accuracy(const at::Tensor& images, const at::Tensor& labels) const;
 

@@ -1,6 +1,6 @@
 // Cover finishing: the step after generation that turns any RGB image into delivered
 // artwork. Recolours it to a palette and applies filters (each deterministic by seed),
-// resizes it for print (Lanczos), sets the artist and title where the image is calm in
+// resizes it for print (Lanczos, or a learned upscaler first when one is given), sets the artist and title where the image is calm in
 // a colour that reaches a WCAG contrast ratio on the rendered pixels, and writes PNG,
 // JPEG, SVG and PDF (raster embedded, text as vector). See docs/finishing.md.
 #pragma once
@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,6 +67,11 @@ std::vector<Filter> parse_filters(std::string_view spec);
 
 // ---- finishing -----------------------------------------------------------------
 
+/// Makes art bigger before the print resize: (art, target longer side) -> larger art
+/// (covergen::upscale::art_upscaler wraps a learned Upscaler). finish() calls it only
+/// when the art must grow at least twofold; Lanczos or area then covers what is left.
+using ArtUpscaler = std::function<Image(const Image& art, int target_side)>;
+
 struct FinishOptions {
   std::string artist, title;          ///< either may be empty; both empty = no text
   std::string font = "DejaVu Sans";   ///< fontconfig family; other scripts fall back
@@ -76,6 +82,7 @@ struct FinishOptions {
   std::uint64_t seed = 0;             ///< grain noise
   int jpeg_quality = 92;              ///< 1..100
   double min_contrast = 4.5;          ///< WCAG AA for text
+  ArtUpscaler upscaler;               ///< empty: Lanczos all the way to `size` (the default)
 };
 
 /// A rectangle in output pixels.

@@ -4,9 +4,12 @@
 // generation runs on a bounded job queue; nothing from a request names a file.
 #pragma once
 
+#include "covergen/serve/cover_maker.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -30,6 +33,9 @@ struct ServerOptions {
   double max_audio_seconds = 300.0;            ///< decode at most this much of a track
   std::size_t track_cache = 64;                ///< conditions kept for re-rolls (by track id)
   std::filesystem::path temp_parent;           ///< where the private upload folder goes; empty: $TMPDIR or /tmp
+  /// Enlarges a generated cover before finishing resizes it to the asked size (a learned
+  /// upscaler, `covergen serve --upscaler`); empty: Lanczos only. Must be thread-safe.
+  std::function<RgbCover(const RgbCover&)> upscaler;
 };
 
 /// Counters of the job queue (GET /api/status).
