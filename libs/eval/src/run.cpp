@@ -195,24 +195,26 @@ json evaluate_run(const EvaluationOptions& o, const PluginRegistry& registry, Ev
   json confusion = json::array();
   std::vector<std::vector<std::int64_t>> conf(static_cast<std::size_t>(classes), std::vector<std::int64_t>(static_cast<std::size_t>(classes), 0));
   std::int64_t hits = 0, hits_shuf = 0;
+  std::vector<bool> hit(gen_l.size()), hit_shuf(gen_l.size());
   for (std::size_t i = 0; i < gen_l.size(); ++i) {
     const auto p = pred[static_cast<std::int64_t>(i)].item<std::int64_t>();
     ++conf[static_cast<std::size_t>(gen_l[i])][static_cast<std::size_t>(p)];
-    hits += p == gen_l[i];
-    hits_shuf += pred_shuf[static_cast<std::int64_t>(i)].item<std::int64_t>() == gen_l[i];
+    hit[i] = p == gen_l[i];
+    hit_shuf[i] = pred_shuf[static_cast<std::int64_t>(i)].item<std::int64_t>() == gen_l[i];
+    hits += hit[i];
+    hits_shuf += hit_shuf[i];
   }
   for (const auto& row : conf) confusion.push_back(row);
   const double n_gen = static_cast<double>(gen_l.size());
   // The spread of a fidelity: the standard error over test tracks of each track's
   // share of hits (covers of one track share its condition, so they are not
   // independent draws; the track is the unit).
-  auto per_track_se = [&](const at::Tensor& p) {
+  auto per_track_se = [&](const std::vector<bool>& hits_of) {
     const auto tracks = static_cast<std::int64_t>(test.size());
     if (tracks < 2) return 0.0;
     std::vector<double> share(static_cast<std::size_t>(tracks), 0.0);
     for (std::size_t i = 0; i < gen_l.size(); ++i)
-      share[i % static_cast<std::size_t>(tracks)] +=
-          (p[static_cast<std::int64_t>(i)].item<std::int64_t>() == gen_l[i]) / static_cast<double>(o.per_track);
+      share[i % static_cast<std::size_t>(tracks)] += hits_of[i] / static_cast<double>(o.per_track);
     const double mean = std::accumulate(share.begin(), share.end(), 0.0) / static_cast<double>(tracks);
     double ss = 0;
     for (double v : share) ss += (v - mean) * (v - mean);
@@ -337,8 +339,8 @@ json evaluate_run(const EvaluationOptions& o, const PluginRegistry& registry, Ev
            {"classifier_real_test_accuracy", ceiling},
            {"fidelity", static_cast<double>(hits) / n_gen},
            {"fidelity_shuffled", static_cast<double>(hits_shuf) / n_gen},
-           {"fidelity_se", per_track_se(pred)},
-           {"fidelity_shuffled_se", per_track_se(pred_shuf)},
+           {"fidelity_se", per_track_se(hit)},
+           {"fidelity_shuffled_se", per_track_se(hit_shuf)},
            {"confusion", confusion},
            {"feature_extractor", fx->name()},
            {"feature_dim", f_gen.d},
