@@ -101,7 +101,8 @@ void run(const GenerateCliOptions& o) {
         item["finished"].push_back(covergen::cli::finish_cover(lines, cover, fs::path(o.out) / "finished", stem,
                                                                reqs[r].label, o.seed + static_cast<std::uint64_t>(i)));
         for (const auto& file : item["finished"].back()["files"])
-          if (fs::path(file.get<std::string>()).extension() == ".png") finished_pngs[r].push_back("finished/" + stem + ".png");
+          if (fs::path(file.get<std::string>()).extension() == ".png")
+            finished_pngs[r].push_back(fs::relative(file.get<std::string>(), o.out).generic_string());
       }
 #endif
       item["covers"].push_back((fs::path(o.out) / name).string());

@@ -9,27 +9,16 @@
 #include <covergen/progress.hpp>
 #include <covergen/upscale/upscale.hpp>
 
-#include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
-#include <cstdlib>
 #include <iostream>
-#include <thread>
 
 using nlohmann::json;
 
 namespace {
 
 namespace up = covergen::upscale;
-
-// LibTorch may count one core in containers; fitting and timing use all of them
-// unless OMP_NUM_THREADS says otherwise.
-void use_all_cores() {
-  if (std::getenv("OMP_NUM_THREADS") || std::getenv("MKL_NUM_THREADS")) return;
-  const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  if (at::get_num_threads() < hw) at::set_num_threads(hw);
-}
 
 struct FitCli {
   covergen::cli::CommonOptions common;
@@ -38,7 +27,6 @@ struct FitCli {
 };
 
 void run_fit(FitCli& c) {
-  use_all_cores();
   c.fit.data = c.data;
   c.fit.out = c.out;
   c.fit.log = covergen::cli::logger(c.common);
@@ -83,7 +71,6 @@ struct EvalCli {
 };
 
 void run_eval(EvalCli& c) {
-  use_all_cores();
   c.eval.data = c.data;
   c.eval.model = c.model;
   c.eval.log = covergen::cli::logger(c.common);
@@ -167,8 +154,7 @@ void setup(CLI::App& root) {
   cmp->add_option("--out", c->out, "PNG to write")->required();
   cmp->add_option("--crop", c->crop, "Centre crop side of each panel (px)")->capture_default_str();
   cmp->callback([c] {
-    use_all_cores();
-    up::write_comparison(c->image, c->model, c->out, c->crop, covergen::cli::make_registry());
+      up::write_comparison(c->image, c->model, c->out, c->crop, covergen::cli::make_registry());
     std::cout << c->out << '\n';
   });
 }
