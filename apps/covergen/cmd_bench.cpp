@@ -4,7 +4,6 @@
 #include "cli.hpp"
 
 #include <covergen/audio/bench.hpp>
-#include <covergen/audio/cpu.hpp>
 #include <covergen/cpu_kernels.hpp>
 
 #include <nlohmann/json.hpp>
@@ -12,7 +11,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
-#include <thread>
 
 namespace audio = covergen::audio;
 
@@ -29,48 +27,7 @@ void run(BenchOptions& o) {
   o.bench.clip = o.clip;
   o.bench.batch = !o.no_batch;
   const auto b = audio::bench_features(o.bench);
-  const auto& source = b.source;
-  const audio::CpuReport& cpu = audio::cpu_report();
-  std::string flags = std::string(cpu.avx512f ? "AVX-512" : cpu.avx2 ? "AVX2" : "no AVX2") + (cpu.avx512_bf16 ? " BF16" : "");
-  if (o.common.json) {
-    nlohmann::json st = nlohmann::json::object();
-    for (const auto& [n, v] : b.stages_median_s) st[n] = v;
-    nlohmann::json j{{"schema_version", 1}, {"clip", o.clip}, {"audio_seconds", b.audio_seconds}, {"runs", b.runs},
-                     {"single_thread", {{"median_total_s", b.median_total_s}, {"min_total_s", b.min_total_s},
-                                        {"median_cpu_s", b.median_cpu_s},
-                                        {"stages_median_s", st}, {"realtime_factor", b.audio_seconds / b.median_total_s}}},
-                     {"decode", {{"mp3_mono_mix", o.bench.mp3_mono_mix}, {"mp3_mono_mixed", source.mp3_mono_mixed},
-                                 {"mp3_decoder", source.mp3_decoder}, {"channels", source.channels},
-                                 {"sample_rate", source.sample_rate}}},
-                     {"cpu", {{"model", cpu.model}, {"flags", flags}, {"avx2", cpu.avx2}, {"avx512f", cpu.avx512f},
-                              {"avx512_bf16", cpu.avx512_bf16}, {"covergen_cpu_isa", cpu.cap},
-                              {"own_code", cpu.own_code}, {"mp3_decoders", cpu.mp3_decoders},
-                              {"fftw_simd", cpu.fftw_simd}, {"nproc", std::thread::hardware_concurrency()}}}};
-    if (!o.no_batch)
-      j["batch"] = {{"copies", b.copies}, {"threads", b.threads}, {"rounds", b.rates_1_thread.size()},
-                    {"tracks_per_s_1_thread", b.rate_1_thread}, {"tracks_per_s_n_threads", b.rate_n_threads},
-                    {"speedup", b.rate_n_threads / b.rate_1_thread},
-                    {"rounds_tracks_per_s_1_thread", b.rates_1_thread}, {"rounds_tracks_per_s_n_threads", b.rates_n_threads},
-                    {"wall_s_1_thread", b.wall_1_thread}, {"wall_s_n_threads", b.wall_n_threads}};
-    std::cout << j.dump(2) << '\n';
-    return;
-  }
-  std::printf("cpu %s (%s), COVERGEN_CPU_ISA=%s: own code %s, libmpg123 decoder %s, FFTW codelets", cpu.model.c_str(),
-              flags.c_str(), cpu.cap.c_str(), cpu.own_code.c_str(), source.mp3_decoder.empty() ? "-" : source.mp3_decoder.c_str());
-  for (const auto& f : cpu.fftw_simd) std::printf(" %s", f.c_str());
-  std::printf("\n");
-  std::printf("clip %s (%.1f s of audio, %d channels, mp3 mono mix %s), single thread, median of %zu runs after 1 warm-up:\n",
-              o.clip.c_str(), b.audio_seconds, source.channels,
-              source.mp3_mono_mixed ? "taken" : o.bench.mp3_mono_mix ? "asked for, not taken" : "off (exact)", b.runs);
-  for (const auto& [n, v] : b.stages_median_s) std::printf("  %-36s %8.2f ms\n", n.c_str(), 1e3 * v);
-  std::printf("  %-36s %8.2f ms  (%.0fx realtime)\n", "total", 1e3 * b.median_total_s, b.audio_seconds / b.median_total_s);
-  std::printf("  %-36s %8.2f ms\n", "total, thread CPU time", 1e3 * b.median_cpu_s);
-  if (!o.no_batch) {
-    std::printf("batch of %d copies (extract_batch, store writes included), median of %zu alternating rounds:\n",
-                b.copies, b.rates_1_thread.size());
-    std::printf("  1 thread:   %7.2f tracks/s\n", b.rate_1_thread);
-    std::printf("  %d threads: %7.2f tracks/s  (%.2fx)\n", b.threads, b.rate_n_threads, b.rate_n_threads / b.rate_1_thread);
-  }
+  std::cout << (o.common.json ? b.to_json() + '\n' : b.to_text());
 }
 
 void run_cpu(double seconds, bool json) {

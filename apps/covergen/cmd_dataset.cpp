@@ -11,8 +11,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
-#include <cstdio>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -25,18 +23,6 @@ namespace {
 
 namespace data = covergen::data;
 using nlohmann::json;
-
-std::string fmt(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-
-json bad_rows_json(const std::vector<data::BadRow>& bad) {
-  json rows = json::array();
-  for (const auto& b : bad) rows.push_back({{"file", b.file.string()}, {"line", b.line}, {"id", b.id}, {"problem", b.problem}});
-  return rows;
-}
 
 // ---- synth ---------------------------------------------------------------------
 
@@ -52,18 +38,7 @@ void run_synth(SynthCli& c) {
   c.o.on_progress = [&](std::size_t done, std::size_t) { progress.update(static_cast<std::int64_t>(done)); };
   const auto r = data::synthesize(c.o);
   progress.finish();
-  if (c.common.json) {
-    std::cout << json{{"schema_version", 1},       {"out", c.out},
-                      {"tracks", r.tracks},        {"seconds", r.seconds},
-                      {"audio_cpu_seconds", r.audio_cpu_seconds}, {"mp3_cpu_seconds", r.mp3_cpu_seconds},
-                      {"cover_cpu_seconds", r.cover_cpu_seconds}}
-                     .dump(2)
-              << '\n';
-    return;
-  }
-  std::cout << "wrote " << r.tracks << " tracks to " << c.out << " in " << fmt(r.seconds, 1) << " s (cpu: synthesis "
-            << fmt(r.audio_cpu_seconds, 1) << " s, mp3 " << fmt(r.mp3_cpu_seconds, 1) << " s, covers "
-            << fmt(r.cover_cpu_seconds, 1) << " s)\n";
+  std::cout << (c.common.json ? r.to_json() : r.to_text()) << '\n';
 }
 
 // ---- check ---------------------------------------------------------------------
@@ -82,34 +57,9 @@ void run_check(const CheckCli& c) {
   const auto r = data::check_dataset(ds, !c.no_images, c.threads,
                                      [&](std::size_t done) { progress.update(static_cast<std::int64_t>(done)); });
   progress.finish();
-  const auto& bad = r.bad;
-  const auto& split_counts = r.split_counts;
-  const auto& genre_counts = r.genre_counts;
-  const std::size_t usable = r.usable;
-  if (c.common.json) {
-    json genres = json::object();
-    for (const auto& [name, n] : genre_counts) genres[name] = n;
-    std::cout << json{{"schema_version", 1},
-                      {"dataset", c.dataset},
-                      {"csv", ds.csv_path().string()},
-                      {"rows_ok", ds.size()},
-                      {"usable", usable},
-                      {"images_checked", !c.no_images},
-                      {"splits", {{"train", split_counts[0]}, {"val", split_counts[1]}, {"test", split_counts[2]}}},
-                      {"genres", genres},
-                      {"attributes", ds.attribute_names()},
-                      {"bad_rows", bad_rows_json(bad)}}
-                     .dump(2)
-              << '\n';
-  } else {
-    for (const auto& b : bad) std::cout << b.to_string() << '\n';
-    std::cout << ds.csv_path().string() << ": " << usable << " usable tracks (train " << split_counts[0] << ", val "
-              << split_counts[1] << ", test " << split_counts[2] << "), " << bad.size() << " bad rows";
-    if (!genre_counts.empty()) std::cout << ", " << genre_counts.size() << " genres";
-    std::cout << '\n';
-  }
-  if (!bad.empty())
-    throw covergen::InputError(ds.csv_path().string(), std::to_string(bad.size()) +
+  std::cout << (c.common.json ? r.to_json(ds, c.dataset) : r.to_text(ds)) << '\n';
+  if (!r.bad.empty())
+    throw covergen::InputError(ds.csv_path().string(), std::to_string(r.bad.size()) +
                                                             " bad rows (listed above); they are skipped when training");
 }
 
@@ -133,22 +83,9 @@ void run_cache(const CacheCli& c) {
   o.on_progress = [&](std::size_t done, std::size_t) { progress.update(static_cast<std::int64_t>(done)); };
   const auto cache = data::CoverCache::open_or_build(ds, o);
   progress.finish();
-  const auto bad = cache.bad_images(ds);
-  const double rate = cache.build_seconds() > 0 ? static_cast<double>(ds.size()) / cache.build_seconds() : 0.0;
-  if (c.common.json) {
-    std::cout << json{{"schema_version", 1}, {"cache", cache.file().string()}, {"size", cache.size()},
-                      {"images", cache.count()}, {"valid", cache.valid_count()}, {"built", cache.was_built()},
-                      {"seconds", cache.build_seconds()}, {"images_per_second", rate}, {"bad_covers", bad_rows_json(bad)}}
-                     .dump(2)
-              << '\n';
-    return;
-  }
-  for (const auto& b : bad) std::cerr << "covergen: warning: " << b.to_string() << '\n';
-  std::cout << cache.file().string() << ": " << cache.valid_count() << "/" << cache.count() << " covers at "
-            << cache.size() << "x" << cache.size();
-  if (cache.was_built()) std::cout << ", built in " << fmt(cache.build_seconds(), 2) << " s (" << fmt(rate, 0) << " images/s)";
-  else std::cout << ", up to date";
-  std::cout << '\n';
+  if (!c.common.json)
+    for (const auto& b : cache.bad_images(ds)) std::cerr << "covergen: warning: " << b.to_string() << '\n';
+  std::cout << (c.common.json ? cache.to_json(ds) : cache.to_text(ds)) << '\n';
 }
 
 // ---- tracks --------------------------------------------------------------------

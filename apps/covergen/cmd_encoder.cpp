@@ -16,7 +16,6 @@
 #include <covergen/generate/encoder_inputs.hpp>
 #include <covergen/train/fit_encoder.hpp>
 
-#include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
 
@@ -30,21 +29,11 @@ using nlohmann::json;
 
 namespace {
 
-// LibTorch's default intra-op thread count can come out as 1 in containers (it counts
-// physical cores through cpuinfo); fitting uses every core unless OMP_NUM_THREADS says
-// otherwise. Encoding and eval use one thread: one track is too little work to share,
-// and on a busy machine two OpenMP threads made a CNN encode 20x slower (docs/performance.md).
-void set_torch_threads(bool all) {
-  if (std::getenv("OMP_NUM_THREADS") || std::getenv("MKL_NUM_THREADS")) return;
-  const int hw = covergen::generate::default_threads(0);
-  if (!all) at::set_num_threads(1);  // also oneDNN's OpenMP team, which otherwise takes every core
-  else if (at::get_num_threads() < hw) at::set_num_threads(hw);
-}
-
-json metrics_json(const std::vector<std::pair<std::string, double>>& m) {
-  json j = json::object();
-  for (const auto& [k, v] : m) j[k] = v;
-  return j;
+// Encoding and eval use one torch thread: one track is too little work to share, and
+// on a busy machine two OpenMP threads made a CNN encode 20x slower (docs/performance.md).
+// Fitting keeps main()'s setting (every core unless OMP_NUM_THREADS says otherwise).
+void use_one_torch_thread() {
+  if (!std::getenv("OMP_NUM_THREADS") && !std::getenv("MKL_NUM_THREADS")) at::set_num_threads(1);
 }
 
 // ---------------------------------------------------------------- fit
@@ -56,7 +45,6 @@ struct FitCli {
 };
 
 void run_fit(FitCli& o) {
-  set_torch_threads(true);
   auto& f = o.fit;
   f.data_dir = o.data_dir;
   f.out = o.out;
@@ -65,17 +53,10 @@ void run_fit(FitCli& o) {
   f.plugins = covergen::cli::plugin_search();
   f.log = covergen::cli::logger(o.common);
   const auto r = covergen::train::fit_encoder(f);
-  json out{{"schema_version", 1}, {"model", o.out}, {"plugin", r.plugin}, {"dim", r.dim},
-           {"input", r.input}, {"input_dim", r.input_dim}, {"epochs", r.epochs},
-           {"fit_seconds", r.fit_seconds}, {"metrics", metrics_json(r.metrics)}, {"train_tracks", r.train_tracks},
-           {"val_tracks", r.val_tracks}};
   if (o.common.json) {
-    std::cout << out.dump(2) << '\n';
+    std::cout << r.to_json() << '\n';
   } else {
-    std::string m;
-    for (const auto& [k, v] : r.metrics) m += " " + k + "=" + std::to_string(v);
-    covergen::cli::log(o.common, "covergen: fitted " + r.plugin + " (dim " + std::to_string(r.dim) + ") in " +
-                                     std::to_string(r.fit_seconds) + " s, " + std::to_string(r.epochs) + " epochs;" + m);
+    covergen::cli::log(o.common, "covergen: " + r.summary());
     std::cout << o.out << '\n';
   }
 }
@@ -88,7 +69,7 @@ struct EvalCli {
 };
 
 void run_eval(EvalCli& o) {
-  set_torch_threads(false);
+  use_one_torch_thread();
   o.eval.progress = covergen::cli::shows_progress(o.common);
   const json out = covergen::eval::evaluate_encoder(o.eval, covergen::cli::make_registry(), covergen::cli::logger(o.common));
   if (o.common.json) {
@@ -110,16 +91,14 @@ struct EncodeCli {
 void run_encode_store(const EncodeCli& o, const covergen::Encoder& e) {
   if (o.out.empty()) throw covergen::InputError("--store needs --out EMB.npy");
   const auto r = covergen::generate::encode_store_to_npy(e, o.store, o.out, covergen::cli::shows_progress(o.common));
-  json out{{"schema_version", 1}, {"out", o.out}, {"keys", r.keys_file.string()}, {"tracks", r.tracks},
-           {"dim", e.dim()}, {"seconds", r.seconds}, {"ms_per_track", r.seconds * 1000.0 / static_cast<double>(r.tracks)}};
-  if (o.common.json) std::cout << out.dump(2) << '\n';
+  if (o.common.json) std::cout << r.to_json() << '\n';
   else
     covergen::cli::log(o.common, "covergen: encoded " + std::to_string(r.tracks) + " tracks into " + o.out + " (" +
                                      std::to_string(r.seconds) + " s); row order in " + r.keys_file.string());
 }
 
 void run_encode(const EncodeCli& o) {
-  set_torch_threads(false);
+  use_one_torch_thread();
   const auto device = covergen::parse_device(o.device);
   auto registry = covergen::cli::make_registry();
   auto e = covergen::load_encoder(o.model, registry);
@@ -131,32 +110,12 @@ void run_encode(const EncodeCli& o) {
   }
   if (o.tracks.empty()) throw covergen::InputError("nothing to encode: give audio files or --store STORE --out EMB.npy");
   audio::FeatureExtractor fx;
-  json tracks = json::array();
+  std::vector<std::pair<fs::path, covergen::generate::TrackEncoding>> done;
   for (const auto& path : o.tracks) {
-    const auto r = covergen::generate::encode_audio_file(*e, fx, path);
-    const auto& vec = r.embedding;
-    const double load_s = r.load_seconds, feat_s = r.features_seconds, enc_s = r.encode_seconds;
-    if (o.common.json) {
-      tracks.push_back({{"file", path},
-                        {"embedding", vec},
-                        {"timing_ms",
-                         {{"load", load_s * 1e3}, {"features", feat_s * 1e3}, {"encode", enc_s * 1e3},
-                          {"total", (load_s + feat_s + enc_s) * 1e3}}}});
-    } else {
-      std::cout << path;
-      char buf[32];
-      for (float f : vec) {
-        std::snprintf(buf, sizeof buf, "%.6g", static_cast<double>(f));
-        std::cout << '\t' << buf;
-      }
-      std::cout << '\n';
-    }
+    done.emplace_back(path, covergen::generate::encode_audio_file(*e, fx, path));
+    if (!o.common.json) std::cout << covergen::generate::encoding_line(path, done.back().second) << '\n';
   }
-  if (o.common.json)
-    std::cout << json{{"schema_version", 1}, {"encoder", o.model}, {"plugin", e->plugin_name()}, {"dim", e->dim()},
-                      {"tracks", tracks}}
-                     .dump(2)
-              << '\n';
+  if (o.common.json) std::cout << covergen::generate::encodings_json(*e, o.model, done) << '\n';
 }
 
 void setup(CLI::App& root) {

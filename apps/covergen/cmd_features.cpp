@@ -61,44 +61,19 @@ void write_npy_dir(const FeaturesOptions& o) {
 }
 
 void run_batch(const FeaturesOptions& o) {
-  const auto b = batch_options(o);
-  std::vector<audio::BatchFailure> bad;
-  const auto items = covergen::generate::feature_inputs(o.inputs, o.offset == 0.0 && o.duration < 0.0, bad);
+  auto b = batch_options(o);
+  const auto items = covergen::generate::feature_inputs(o.inputs, o.offset == 0.0 && o.duration < 0.0, b.input_failures);
   auto store = audio::FeatureStore::open_or_create(o.out, audio::store_layout(b));
-  covergen::Progress progress("features", static_cast<std::int64_t>(items.size()), !o.common.quiet && !o.common.json);
-  auto report = audio::extract_batch(items, store, b, [&](const audio::BatchProgress& p) {
+  covergen::Progress progress("features", static_cast<std::int64_t>(items.size() + b.input_failures.size()),
+                              !o.common.quiet && !o.common.json);
+  const auto report = audio::extract_batch(items, store, b, [&](const audio::BatchProgress& p) {
     char buf[128];
     std::snprintf(buf, sizeof buf, "%zu failed, %.0f s of audio", p.failed, p.audio_seconds);
     progress.update(static_cast<std::int64_t>(p.done), buf);
   });
   progress.finish();
-  report.failures.insert(report.failures.begin(), bad.begin(), bad.end());
-  if (!bad.empty()) {
-    std::vector<std::pair<std::string, std::string>> f;
-    std::vector<std::string> src;
-    for (const auto& x : report.failures) {
-      f.emplace_back(x.key, x.error);
-      src.push_back(x.path.string());
-    }
-    store.write_failures(f, src);
-  }
-  const double rate = report.wall_seconds > 0 ? report.extracted / report.wall_seconds : 0.0;
-  if (o.common.json) {
-    nlohmann::json fails = nlohmann::json::array();
-    for (const auto& x : report.failures) fails.push_back({{"key", x.key}, {"path", x.path.string()}, {"error", x.error}});
-    std::cout << nlohmann::json{{"schema_version", 1}, {"store", o.out}, {"inputs", report.total},
-                                {"extracted", report.extracted}, {"skipped", report.skipped},
-                                {"failed", report.failures.size()}, {"threads", b.threads},
-                                {"wall_seconds", report.wall_seconds}, {"tracks_per_second", rate},
-                                {"audio_seconds", report.audio_seconds}, {"failures", fails}}
-                     .dump(2)
-              << '\n';
-  } else if (!o.common.quiet) {
-    std::fprintf(stderr, "features: %zu extracted, %zu already in %s, %zu failed (%.1f s, %.1f tracks/s, %d threads)\n",
-                 report.extracted, report.skipped, o.out.c_str(), report.failures.size(), report.wall_seconds, rate,
-                 b.threads);
-    for (const auto& x : report.failures) std::fprintf(stderr, "  failed: %s\n", x.error.c_str());
-  }
+  if (o.common.json) std::cout << report.to_json() << '\n';
+  else if (!o.common.quiet) std::cerr << report.to_text();
   if (!report.failures.empty())
     throw covergen::InputError(std::to_string(report.failures.size()) + " of " + std::to_string(report.total) +
                                " inputs failed and were skipped (listed in " + (fs::path(o.out) / "failures.json").string() +

@@ -60,7 +60,7 @@ void run(const FinishCommandOptions& o) {
     json item{{"input", o.images[i]},
               {"width", finished.image.width},
               {"height", finished.image.height},
-              {"typography", covergen::cli::typography_json(finished.text)},
+              {"typography", nlohmann::json::parse(finished.text.to_json())},
               {"seconds", {{"finish", t_finish}, {"write", t_write}}},
               {"files", json::array()}};
     for (const auto& f : files) item["files"].push_back(f.string());

@@ -9,12 +9,8 @@
 #include <covergen/progress.hpp>
 #include <covergen/upscale/upscale.hpp>
 
-#include <nlohmann/json.hpp>
-
 #include <cstdio>
 #include <iostream>
-
-using nlohmann::json;
 
 namespace {
 
@@ -42,26 +38,7 @@ void run_fit(FitCli& c) {
   };
   const up::FitReport r = up::fit(c.fit, covergen::cli::make_registry());
   progress.finish();
-  if (c.common.json) {
-    std::cout << json{{"schema_version", 1},
-                      {"model", r.model.string()},
-                      {"state", r.state.string()},
-                      {"steps", r.steps},
-                      {"resumed_from", r.resumed_from},
-                      {"train_covers", r.train_covers},
-                      {"val_covers", r.val_covers},
-                      {"skipped_covers", r.skipped_covers},
-                      {"perceptual", r.perceptual},
-                      {"val_l1", r.val_l1},
-                      {"val_l1_initial", r.val_l1_initial},
-                      {"val_l1_bicubic", r.val_l1_bicubic},
-                      {"seconds", r.seconds}}
-                     .dump(2)
-              << '\n';
-  } else {
-    std::printf("%s  (%lld steps, val L1 %.4f; bicubic %.4f; %.0f s)\n", r.model.string().c_str(),
-                static_cast<long long>(r.steps), r.val_l1, r.val_l1_bicubic, r.seconds);
-  }
+  std::cout << (c.common.json ? r.to_json() : r.to_text()) << '\n';
 }
 
 struct EvalCli {
@@ -75,19 +52,7 @@ void run_eval(EvalCli& c) {
   c.eval.model = c.model;
   c.eval.log = covergen::cli::logger(c.common);
   const up::EvalReport r = up::evaluate(c.eval, covergen::cli::make_registry());
-  if (c.common.json) {
-    std::cout << r.to_json() << '\n';
-    return;
-  }
-  std::printf("%lld held-out covers, %d -> %d px, %d threads\nFID features: %s\n\n", static_cast<long long>(r.covers),
-              r.from, r.to, r.threads, r.features.c_str());
-  std::printf("%-8s %17s %17s %26s %12s\n", "method", "PSNR dB (std)", "SSIM (std)", "FID [95% CI]", "s/image");
-  for (const auto& m : r.methods)
-    std::printf("%-8s %8.2f (%5.2f) %9.4f (%5.3f) %8.2f [%6.2f, %6.2f] %12.3f\n", m.name.c_str(), m.psnr_mean,
-                m.psnr_std, m.ssim_mean, m.ssim_std, m.fid, m.fid_lo, m.fid_hi, m.seconds_per_image);
-  std::printf("\n");
-  for (const auto& g : r.margins)
-    std::printf("%-30s %+.4f (per-cover std %.4f) 95%% CI [%+.4f, %+.4f]\n", g.what.c_str(), g.mean, g.std, g.lo, g.hi);
+  std::cout << (c.common.json ? r.to_json() + '\n' : r.to_text());
 }
 
 void setup(CLI::App& root) {

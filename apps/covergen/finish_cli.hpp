@@ -77,13 +77,7 @@ inline covergen::finish::FinishOptions to_finish_options(const FinishCliOptions&
   o.jpeg_quality = c.jpeg_quality;
   o.palette_amount = c.palette_amount;
   o.min_contrast = c.min_contrast;
-  if (c.palette == "auto") {
-    if (condition.empty())
-      throw covergen::InputError("--palette auto: this cover has no music condition; name a palette or give colours");
-    o.palette = covergen::finish::palette_for_condition(condition);
-  } else if (!c.palette.empty()) {
-    o.palette = covergen::finish::parse_palette(c.palette);
-  }
+  o.palette = covergen::finish::palette_option(c.palette, condition);
   o.filters = covergen::finish::parse_filters(c.filter);
   if (!c.upscaler.empty()) {
 #ifdef COVERGEN_CLI_HAS_UPSCALE
@@ -96,27 +90,6 @@ inline covergen::finish::FinishOptions to_finish_options(const FinishCliOptions&
   }
   return o;
 }
-
-/// What a finished cover's typography did, for --json.
-inline nlohmann::json typography_json(const covergen::finish::Typography& t) {
-  if (!t.present) return nullptr;
-  using covergen::finish::to_hex;
-  nlohmann::json j{{"placement", t.placement},
-                   {"box", {t.box.x, t.box.y, t.box.width, t.box.height}},
-                   {"colour", to_hex(t.colour)},
-                   {"contrast", t.contrast},
-                   {"calmness", t.calmness},
-                   {"backing", t.backing ? nlohmann::json{{"colour", to_hex(t.backing_colour)}, {"alpha", t.backing_alpha}}
-                                         : nlohmann::json(nullptr)},
-                   {"unknown_glyphs", t.unknown_glyphs}};
-  for (const auto& b : t.blocks)
-    j["lines"].push_back({{"text", b.text}, {"font", b.font}, {"px", b.px}, {"lines", b.lines}, {"ellipsized", b.ellipsized}});
-  return j;
-}
-
-}  // namespace covergen::cli
-
-namespace covergen::cli {
 
 /// Fails early (before any generation) on unusable finishing flags.
 inline void check_finish_options(const FinishCliOptions& c) {
@@ -132,7 +105,7 @@ inline nlohmann::json finish_cover(const FinishCliOptions& c, const covergen::fi
   auto options = to_finish_options(c, condition);
   options.seed = seed;
   const auto finished = covergen::finish::finish(cover, options);
-  nlohmann::json j{{"typography", typography_json(finished.text)}, {"files", nlohmann::json::array()}};
+  nlohmann::json j{{"typography", nlohmann::json::parse(finished.text.to_json())}, {"files", nlohmann::json::array()}};
   for (const auto& p : covergen::finish::write_files(finished, dir, stem, covergen::finish::parse_formats(c.formats)))
     j["files"].push_back(p.string());
   return j;

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
+#include <cstdio>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -60,7 +61,10 @@ BatchReport extract_batch(const std::vector<BatchItem>& items, FeatureStore& sto
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
   BatchReport report;
-  report.total = items.size();
+  report.total = items.size() + options.input_failures.size();
+  report.threads = options.threads;
+  report.store = store.dir();
+  report.failures = options.input_failures;
 
   // Work list: skip finished keys and duplicates (first occurrence wins).
   std::vector<std::size_t> todo;
@@ -135,9 +139,10 @@ BatchReport extract_batch(const std::vector<BatchItem>& items, FeatureStore& sto
   for (int i = 0; i < threads; ++i) pool.emplace_back(worker);
 
   BatchProgress prog;
-  prog.total = items.size();
+  prog.total = report.total;
+  prog.failed = report.failures.size();
   prog.skipped = report.skipped;
-  prog.done = report.skipped;
+  prog.done = report.skipped + report.failures.size();
   auto last_commit = clock::now();
   try {
     while (committed < todo.size()) {
@@ -201,6 +206,27 @@ BatchReport extract_batch(const std::vector<BatchItem>& items, FeatureStore& sto
   store.write_failures(fails, sources);
   report.wall_seconds = std::chrono::duration<double>(clock::now() - t0).count();
   return report;
+}
+
+std::string BatchReport::to_json() const {
+  nlohmann::json fails = nlohmann::json::array();
+  for (const auto& x : failures) fails.push_back({{"key", x.key}, {"path", x.path.string()}, {"error", x.error}});
+  return nlohmann::json{{"schema_version", 1}, {"store", store.string()}, {"inputs", total},
+                        {"extracted", extracted}, {"skipped", skipped}, {"failed", failures.size()},
+                        {"threads", threads}, {"wall_seconds", wall_seconds},
+                        {"tracks_per_second", wall_seconds > 0 ? extracted / wall_seconds : 0.0},
+                        {"audio_seconds", audio_seconds}, {"failures", fails}}
+      .dump(2);
+}
+
+std::string BatchReport::to_text() const {
+  char line[1024];
+  std::snprintf(line, sizeof line, "features: %zu extracted, %zu already in %s, %zu failed (%.1f s, %.1f tracks/s, %d threads)\n",
+                extracted, skipped, store.string().c_str(), failures.size(), wall_seconds,
+                wall_seconds > 0 ? extracted / wall_seconds : 0.0, threads);
+  std::string out = line;
+  for (const auto& x : failures) out += "  failed: " + x.error + "\n";
+  return out;
 }
 
 }  // namespace covergen::audio

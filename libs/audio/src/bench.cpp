@@ -2,10 +2,14 @@
 
 #include "covergen/audio/batch.hpp"
 
+#include <covergen/audio/cpu.hpp>
 #include <covergen/errors.hpp>
+
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <map>
 #include <thread>
@@ -61,6 +65,7 @@ double batch_rate(const fs::path& clip, int threads, int copies, bool mp3_mono_m
 FeatureBench bench_features(const FeatureBenchOptions& o) {
   using clock = std::chrono::steady_clock;
   FeatureBench b;
+  b.options = o;
   FeatureExtractor fx;
   std::vector<std::string> order{"decode", "resample"};
   std::map<std::string, std::vector<double>> stage;
@@ -110,6 +115,70 @@ FeatureBench bench_features(const FeatureBenchOptions& o) {
   b.wall_1_thread = median(walls1);
   b.wall_n_threads = median(wallsN);
   return b;
+}
+
+namespace {
+std::string cpu_flags(const CpuReport& cpu) {
+  return std::string(cpu.avx512f ? "AVX-512" : cpu.avx2 ? "AVX2" : "no AVX2") + (cpu.avx512_bf16 ? " BF16" : "");
+}
+}  // namespace
+
+std::string FeatureBench::to_json() const {
+  const CpuReport& cpu = cpu_report();
+  nlohmann::json st = nlohmann::json::object();
+  for (const auto& [n, v] : stages_median_s) st[n] = v;
+  nlohmann::json j{
+      {"schema_version", 1},
+      {"clip", options.clip.string()},
+      {"audio_seconds", audio_seconds},
+      {"runs", runs},
+      {"single_thread",
+       {{"median_total_s", median_total_s}, {"min_total_s", min_total_s}, {"median_cpu_s", median_cpu_s},
+        {"stages_median_s", st}, {"realtime_factor", audio_seconds / median_total_s}}},
+      {"decode",
+       {{"mp3_mono_mix", options.mp3_mono_mix}, {"mp3_mono_mixed", source.mp3_mono_mixed},
+        {"mp3_decoder", source.mp3_decoder}, {"channels", source.channels}, {"sample_rate", source.sample_rate}}},
+      {"cpu",
+       {{"model", cpu.model}, {"flags", cpu_flags(cpu)}, {"avx2", cpu.avx2}, {"avx512f", cpu.avx512f},
+        {"avx512_bf16", cpu.avx512_bf16}, {"covergen_cpu_isa", cpu.cap}, {"own_code", cpu.own_code},
+        {"mp3_decoders", cpu.mp3_decoders}, {"fftw_simd", cpu.fftw_simd},
+        {"nproc", std::thread::hardware_concurrency()}}}};
+  if (options.batch)
+    j["batch"] = {{"copies", copies}, {"threads", threads}, {"rounds", rates_1_thread.size()},
+                  {"tracks_per_s_1_thread", rate_1_thread}, {"tracks_per_s_n_threads", rate_n_threads},
+                  {"speedup", rate_n_threads / rate_1_thread}, {"rounds_tracks_per_s_1_thread", rates_1_thread},
+                  {"rounds_tracks_per_s_n_threads", rates_n_threads}, {"wall_s_1_thread", wall_1_thread},
+                  {"wall_s_n_threads", wall_n_threads}};
+  return j.dump(2);
+}
+
+std::string FeatureBench::to_text() const {
+  const CpuReport& cpu = cpu_report();
+  std::string out;
+  char line[512];
+  auto add = [&](int n) { out.append(line, static_cast<std::size_t>(std::clamp(n, 0, static_cast<int>(sizeof line) - 1))); };
+  add(std::snprintf(line, sizeof line, "cpu %s (%s), COVERGEN_CPU_ISA=%s: own code %s, libmpg123 decoder %s, FFTW codelets",
+                    cpu.model.c_str(), cpu_flags(cpu).c_str(), cpu.cap.c_str(), cpu.own_code.c_str(),
+                    source.mp3_decoder.empty() ? "-" : source.mp3_decoder.c_str()));
+  for (const auto& f : cpu.fftw_simd) out += " " + f;
+  out += "\n";
+  add(std::snprintf(line, sizeof line,
+                    "clip %s (%.1f s of audio, %d channels, mp3 mono mix %s), single thread, median of %zu runs after 1 warm-up:\n",
+                    options.clip.string().c_str(), audio_seconds, source.channels,
+                    source.mp3_mono_mixed ? "taken" : options.mp3_mono_mix ? "asked for, not taken" : "off (exact)", runs));
+  for (const auto& [n, v] : stages_median_s) add(std::snprintf(line, sizeof line, "  %-36s %8.2f ms\n", n.c_str(), 1e3 * v));
+  add(std::snprintf(line, sizeof line, "  %-36s %8.2f ms  (%.0fx realtime)\n", "total", 1e3 * median_total_s,
+                    audio_seconds / median_total_s));
+  add(std::snprintf(line, sizeof line, "  %-36s %8.2f ms\n", "total, thread CPU time", 1e3 * median_cpu_s));
+  if (options.batch) {
+    add(std::snprintf(line, sizeof line,
+                      "batch of %d copies (extract_batch, store writes included), median of %zu alternating rounds:\n",
+                      copies, rates_1_thread.size()));
+    add(std::snprintf(line, sizeof line, "  1 thread:   %7.2f tracks/s\n", rate_1_thread));
+    add(std::snprintf(line, sizeof line, "  %d threads: %7.2f tracks/s  (%.2fx)\n", threads, rate_n_threads,
+                      rate_n_threads / rate_1_thread));
+  }
+  return out;
 }
 
 }  // namespace covergen::audio

@@ -14,6 +14,7 @@ DatasetCheck check_dataset(const Dataset& ds, bool images, int threads,
                            const std::function<void(std::size_t done)>& on_progress) {
   DatasetCheck r;
   r.bad = ds.bad_rows();
+  r.images_checked = images;
   std::vector<bool> image_ok(ds.size(), true);
   if (images) {
     std::vector<std::string> errors(ds.size());

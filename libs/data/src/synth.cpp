@@ -240,6 +240,7 @@ SynthReport synthesize(const SynthOptions& o) {
   write_file_atomic(o.out / "synth.json", meta.dump(2) + "\n");
 
   SynthReport r;
+  r.out = o.out;
   r.tracks = total;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   r.audio_cpu_seconds = audio_cpu;

@@ -184,6 +184,14 @@ Palette palette_for_condition(std::string_view label_in) {
   return parse_palette(names[h % names.size()]);
 }
 
+Palette palette_option(std::string_view spec, std::string_view condition) {
+  if (spec.empty()) return {};
+  if (spec != "auto") return parse_palette(spec);
+  if (condition.empty())
+    throw InputError("--palette auto: this cover has no music condition; name a palette or give colours");
+  return palette_for_condition(condition);
+}
+
 std::vector<Filter> parse_filters(std::string_view spec) {
   std::vector<Filter> out;
   if (trim(spec).empty()) return out;

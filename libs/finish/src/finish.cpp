@@ -10,6 +10,7 @@
 #include <cairo.h>
 
 #include <glib.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -191,6 +192,21 @@ std::vector<std::filesystem::path> write_files(const Finished& cover, const std:
     written.push_back(path);
   }
   return written;
+}
+
+std::string Typography::to_json() const {
+  if (!present) return "null";
+  using nlohmann::json;
+  json j{{"placement", placement},
+         {"box", {box.x, box.y, box.width, box.height}},
+         {"colour", to_hex(colour)},
+         {"contrast", contrast},
+         {"calmness", calmness},
+         {"backing", backing ? json{{"colour", to_hex(backing_colour)}, {"alpha", backing_alpha}} : json(nullptr)},
+         {"unknown_glyphs", unknown_glyphs}};
+  for (const auto& b : blocks)
+    j["lines"].push_back({{"text", b.text}, {"font", b.font}, {"px", b.px}, {"lines", b.lines}, {"ellipsized", b.ellipsized}});
+  return j.dump();
 }
 
 }  // namespace covergen::finish

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <thread>
 
 namespace fs = std::filesystem;
@@ -124,7 +125,41 @@ StoreEncoding encode_store_to_npy(const Encoder& e, const fs::path& store_dir, c
   r.keys_file = fs::path(out).replace_extension(".keys.txt");
   write_file_atomic(r.keys_file, key_text);
   r.tracks = keys.size();
+  r.dim = e.dim();
+  r.out = out;
   return r;
+}
+
+std::string StoreEncoding::to_json() const {
+  return nlohmann::json{{"schema_version", 1}, {"out", out.string()}, {"keys", keys_file.string()},
+                        {"tracks", tracks}, {"dim", dim}, {"seconds", seconds},
+                        {"ms_per_track", seconds * 1000.0 / static_cast<double>(tracks)}}
+      .dump(2);
+}
+
+std::string encodings_json(const Encoder& e, const fs::path& model,
+                           const std::vector<std::pair<fs::path, TrackEncoding>>& files) {
+  nlohmann::json tracks = nlohmann::json::array();
+  for (const auto& [file, r] : files)
+    tracks.push_back({{"file", file.string()},
+                      {"embedding", r.embedding},
+                      {"timing_ms",
+                       {{"load", r.load_seconds * 1e3}, {"features", r.features_seconds * 1e3},
+                        {"encode", r.encode_seconds * 1e3},
+                        {"total", (r.load_seconds + r.features_seconds + r.encode_seconds) * 1e3}}}});
+  return nlohmann::json{{"schema_version", 1}, {"encoder", model.string()}, {"plugin", e.plugin_name()},
+                        {"dim", e.dim()}, {"tracks", tracks}}
+      .dump(2);
+}
+
+std::string encoding_line(const fs::path& file, const TrackEncoding& encoding) {
+  std::string line = file.string();
+  char buf[32];
+  for (float f : encoding.embedding) {
+    std::snprintf(buf, sizeof buf, "\t%.6g", static_cast<double>(f));
+    line += buf;
+  }
+  return line;
 }
 
 TrackEncoding encode_audio_file(const Encoder& e, audio::FeatureExtractor& fx, const fs::path& file) {

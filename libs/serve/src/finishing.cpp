@@ -90,15 +90,7 @@ FinishedCover finish_cover(const RgbCover& cover, const FinishRequest& request, 
   FinishedCover out;
   for (const auto& f : request.formats)
     out.files.emplace_back(f, cf::encode(finished, cf::parse_formats(f).at(0)));
-  const auto& t = finished.text;
-  out.typography_json = t.present ? json{{"placement", t.placement},
-                                         {"box", {t.box.x, t.box.y, t.box.width, t.box.height}},
-                                         {"colour", cf::to_hex(t.colour)},
-                                         {"contrast", t.contrast},
-                                         {"backing", t.backing},
-                                         {"unknown_glyphs", t.unknown_glyphs}}
-                                        .dump()
-                                  : "null";
+  out.typography_json = finished.text.to_json();
   return out;
 #else
   (void)cover, (void)request, (void)seed;

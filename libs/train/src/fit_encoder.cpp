@@ -142,7 +142,24 @@ FitEncoderResult fit_encoder(const FitEncoderOptions& o) {
   r.metrics = report.metrics;
   r.train_tracks = static_cast<std::size_t>(train.size());
   r.val_tracks = static_cast<std::size_t>(val.size());
+  r.model = o.out;
   return r;
+}
+
+std::string FitEncoderResult::to_json() const {
+  json m = json::object();
+  for (const auto& [k, v] : metrics) m[k] = v;
+  return json{{"schema_version", 1}, {"model", model.string()}, {"plugin", plugin}, {"dim", dim},
+              {"input", input}, {"input_dim", input_dim}, {"epochs", epochs}, {"fit_seconds", fit_seconds},
+              {"metrics", m}, {"train_tracks", train_tracks}, {"val_tracks", val_tracks}}
+      .dump(2);
+}
+
+std::string FitEncoderResult::summary() const {
+  std::string m;
+  for (const auto& [k, v] : metrics) m += " " + k + "=" + std::to_string(v);
+  return "fitted " + plugin + " (dim " + std::to_string(dim) + ") in " + std::to_string(fit_seconds) + " s, " +
+         std::to_string(epochs) + " epochs;" + m;
 }
 
 }  // namespace covergen::train

@@ -5,6 +5,7 @@
 #include "covergen/upscale/upscale.hpp"
 #include "internal.hpp"
 
+#include <cstdio>
 #include <covergen/atomic_file.hpp>
 #include <covergen/errors.hpp>
 #include <covergen/eval/distribution.hpp>
@@ -295,6 +296,29 @@ std::string EvalReport::to_json() const {
   for (const auto& g : margins)
     j["margins"].push_back({{"what", g.what}, {"mean", g.mean}, {"std", g.std}, {"ci95", {g.lo, g.hi}}});
   return j.dump(2);
+}
+
+std::string EvalReport::to_text() const {
+  std::string out;
+  char line[256];
+  std::snprintf(line, sizeof line, "%lld held-out covers, %d -> %d px, %d threads\nFID features: %s\n\n",
+                static_cast<long long>(covers), from, to, threads, features.c_str());
+  out += line;
+  std::snprintf(line, sizeof line, "%-8s %17s %17s %26s %12s\n", "method", "PSNR dB (std)", "SSIM (std)", "FID [95% CI]",
+                "s/image");
+  out += line;
+  for (const auto& m : methods) {
+    std::snprintf(line, sizeof line, "%-8s %8.2f (%5.2f) %9.4f (%5.3f) %8.2f [%6.2f, %6.2f] %12.3f\n", m.name.c_str(),
+                  m.psnr_mean, m.psnr_std, m.ssim_mean, m.ssim_std, m.fid, m.fid_lo, m.fid_hi, m.seconds_per_image);
+    out += line;
+  }
+  out += "\n";
+  for (const auto& g : margins) {
+    std::snprintf(line, sizeof line, "%-30s %+.4f (per-cover std %.4f) 95%% CI [%+.4f, %+.4f]\n", g.what.c_str(), g.mean,
+                  g.std, g.lo, g.hi);
+    out += line;
+  }
+  return out;
 }
 
 }  // namespace covergen::upscale

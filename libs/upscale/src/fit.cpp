@@ -18,6 +18,7 @@
 #include <chrono>
 #include <map>
 #include <cmath>
+#include <cstdio>
 #include <random>
 
 namespace fs = std::filesystem;
@@ -233,6 +234,24 @@ FitReport fit(const FitOptions& o, const PluginRegistry& registry) {
   report.steps = o.steps;
   report.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   return report;
+}
+
+std::string FitReport::to_json() const {
+  return json{{"schema_version", 1},   {"model", model.string()},
+              {"state", state.string()}, {"steps", steps},
+              {"resumed_from", resumed_from}, {"train_covers", train_covers},
+              {"val_covers", val_covers}, {"skipped_covers", skipped_covers},
+              {"perceptual", perceptual}, {"val_l1", val_l1},
+              {"val_l1_initial", val_l1_initial}, {"val_l1_bicubic", val_l1_bicubic},
+              {"seconds", seconds}}
+      .dump(2);
+}
+
+std::string FitReport::to_text() const {
+  char line[512];
+  std::snprintf(line, sizeof line, "%s  (%lld steps, val L1 %.4f; bicubic %.4f; %.0f s)", model.string().c_str(),
+                static_cast<long long>(steps), val_l1, val_l1_bicubic, seconds);
+  return line;
 }
 
 }  // namespace covergen::upscale

@@ -34,6 +34,9 @@ struct BatchOptions {
   LoadOptions load{};
   FeatureConfig features{};
   double commit_interval_s = 2.0;  ///< fsync + index rewrite at most this often
+  /// Inputs that failed before extraction (e.g. a dataset row whose audio is missing):
+  /// reported first, and written to the store's failures.json with the others.
+  std::vector<BatchFailure> input_failures;
 };
 
 struct BatchProgress {
@@ -48,6 +51,11 @@ struct BatchReport {
   std::vector<BatchFailure> failures;
   double wall_seconds = 0;
   double audio_seconds = 0;   ///< duration of the audio extracted in this run
+  int threads = 0;            ///< BatchOptions::threads
+  std::filesystem::path store;
+
+  std::string to_json() const;  ///< `covergen features --out STORE --json`
+  std::string to_text() const;  ///< a summary line, then one line per failure
 };
 
 /// The store layout produced by these options (names of frame features and summary).

@@ -39,6 +39,12 @@ struct FeatureBench {
   int copies = 0, threads = 0;
   std::vector<double> rates_1_thread, rates_n_threads;     ///< tracks/s per round
   double rate_1_thread = 0, rate_n_threads = 0, wall_1_thread = 0, wall_n_threads = 0;  ///< medians
+  FeatureBenchOptions options;                              ///< what was run
+
+  /// `covergen bench features --json`, with the machine (cpu_report()).
+  std::string to_json() const;
+  /// The table `covergen bench features` prints, machine line first.
+  std::string to_text() const;
 };
 
 /// Runs the benchmark (batch stores in a temporary folder, removed). InputError when

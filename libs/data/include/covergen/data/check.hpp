@@ -18,6 +18,12 @@ struct DatasetCheck {
   std::size_t usable = 0;                            ///< rows whose cover decodes (all rows with images off)
   std::size_t split_counts[3] = {0, 0, 0};           ///< usable tracks in train, val, test
   std::map<std::string, std::size_t> genre_counts;   ///< usable tracks per genre name
+  bool images_checked = false;                       ///< the covers were decoded
+
+  /// `covergen dataset check --json`; `dataset` is the folder or spec as the user named it.
+  std::string to_json(const Dataset& ds, const std::string& dataset) const;
+  /// The bad rows, one per line, then a summary line.
+  std::string to_text(const Dataset& ds) const;
 };
 
 /// Checks `ds`; `images` decodes every cover (on `threads` threads, 0 = all cores),

@@ -62,6 +62,9 @@ class CoverCache {
   double build_seconds() const { return build_seconds_; }
   /// The bad covers, as bad rows (CSV file and line of the track).
   std::vector<BadRow> bad_images(const Dataset& dataset) const;
+  /// `covergen dataset cache --json` (bad covers included) and its one-line summary.
+  std::string to_json(const Dataset& dataset) const;
+  std::string to_text(const Dataset& dataset) const;
   /// (index, problem) of the bad covers.
   const std::vector<std::pair<std::size_t, std::string>>& problems() const { return problems_; }
 

@@ -82,6 +82,9 @@ struct SynthReport {
   double audio_cpu_seconds = 0;  ///< synthesis
   double mp3_cpu_seconds = 0;    ///< encoding
   double cover_cpu_seconds = 0;  ///< drawing + JPEG
+  std::filesystem::path out;     ///< the dataset folder written
+  std::string to_json() const;   ///< `covergen dataset synth --json`
+  std::string to_text() const;   ///< one line: tracks, folder, wall and CPU times
 };
 
 /// Generates the dataset into options.out (created): audio/<id>.mp3, covers/<id>.jpg,

@@ -55,6 +55,9 @@ Palette parse_palette(std::string_view spec);
 /// The palette for a music condition, e.g. a genre name ("rock", "ambient"): known
 /// genres map to a fitting built-in palette, any other label to a fixed pick by hash.
 Palette palette_for_condition(std::string_view label);
+/// The `--palette` option: empty (no palette), "auto" (palette_for_condition of
+/// `condition`; InputError when there is none) or what parse_palette takes.
+Palette palette_option(std::string_view spec, std::string_view condition);
 
 enum class FilterKind { duotone, grain, vignette };
 struct Filter {
@@ -118,6 +121,9 @@ struct Typography {
   Box backing_box;
   double backing_radius = 0;
   int unknown_glyphs = 0;        ///< characters no installed font could draw (tofu)
+  /// JSON of what was drawn (placement, box, colour, contrast, backing, lines...);
+  /// "null" when there is no text. What `--json` and `covergen serve` report.
+  std::string to_json() const;
 };
 
 struct Finished {

@@ -14,9 +14,11 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace covergen {
@@ -70,8 +72,10 @@ at::Tensor encode_keys(const Encoder& e, const audio::FeatureStore& store, const
 /// <out>.keys.txt. InputError for an empty store.
 struct StoreEncoding {
   std::size_t tracks = 0;
-  std::filesystem::path keys_file;
+  std::int64_t dim = 0;
+  std::filesystem::path out, keys_file;
   double seconds = 0;                 ///< encoding only
+  std::string to_json() const;        ///< `covergen encode --store --json`
 };
 StoreEncoding encode_store_to_npy(const Encoder& e, const std::filesystem::path& store_dir,
                                   const std::filesystem::path& out, bool progress);
@@ -83,6 +87,11 @@ struct TrackEncoding {
   double load_seconds = 0, features_seconds = 0, encode_seconds = 0;
 };
 TrackEncoding encode_audio_file(const Encoder& e, audio::FeatureExtractor& fx, const std::filesystem::path& file);
+/// `covergen encode FILE...` output: `--json` (every file's embedding and timings)
+/// and the text line of one file (its path, then the embedding, tab-separated).
+std::string encodings_json(const Encoder& e, const std::filesystem::path& model,
+                           const std::vector<std::pair<std::filesystem::path, TrackEncoding>>& files);
+std::string encoding_line(const std::filesystem::path& file, const TrackEncoding& encoding);
 
 /// Φ of every dataset track, [N, D] float64 (rows in dataset order), through the
 /// dataset's feature store (extracting the tracks it lacks). `have[i]` is false for

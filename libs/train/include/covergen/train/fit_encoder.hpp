@@ -38,6 +38,9 @@ struct FitEncoderResult {
   double fit_seconds = 0;
   std::vector<std::pair<std::string, double>> metrics;
   std::size_t train_tracks = 0, val_tracks = 0;
+  std::filesystem::path model;        ///< the file written (FitEncoderOptions::out)
+  std::string to_json() const;        ///< `covergen encoder fit --json`
+  std::string summary() const;        ///< one line: plugin, dim, time, epochs, metrics
 };
 
 /// Fits and saves the encoder. InputError for a bad config or fewer than 2 training

@@ -63,6 +63,8 @@ struct FitReport {
   bool perceptual = false;
   double seconds = 0;
   std::filesystem::path model, state;
+  std::string to_json() const;  ///< `covergen upscaler fit --json`
+  std::string to_text() const;  ///< one line: the model, steps and val L1 against bicubic
 };
 
 /// Fits (or resumes) an upscaler. Throws InputError naming the file for a bad dataset
@@ -112,6 +114,7 @@ struct EvalReport {
   std::vector<MethodScores> methods;
   std::vector<Margin> margins;          ///< learned vs lanczos: psnr, ssim, fid (lanczos - learned)
   std::string to_json() const;
+  std::string to_text() const;          ///< the table `covergen upscaler eval` prints
 };
 
 EvalReport evaluate(const EvalOptions& options, const PluginRegistry& registry);
