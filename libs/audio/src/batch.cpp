@@ -1,5 +1,6 @@
 #include "covergen/audio/batch.hpp"
 
+#include "covergen/audio/decoder.hpp"
 #include "covergen/audio/summary.hpp"
 #include "covergen/errors.hpp"
 
@@ -39,16 +40,12 @@ StoreLayout store_layout(const BatchOptions& o) {
 
 std::vector<BatchItem> audio_files_under(const std::filesystem::path& folder) {
   namespace fs = std::filesystem;
-  static const std::set<std::string> extensions{".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3",
-                                                ".aif", ".aiff", ".au", ".w64", ".caf"};
   std::vector<fs::path> found;
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(folder, fs::directory_options::skip_permission_denied, ec);
        it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (ec) break;
-    std::string ext = it->path().extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (it->is_regular_file(ec) && extensions.count(ext)) found.push_back(it->path());
+    if (it->is_regular_file(ec) && has_decodable_extension(it->path())) found.push_back(it->path());
   }
   std::sort(found.begin(), found.end());
   std::vector<BatchItem> items;

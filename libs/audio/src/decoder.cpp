@@ -9,6 +9,8 @@
 #include <mpg123.h>
 #include <sndfile.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -371,6 +373,19 @@ std::vector<float> AudioDecoder::decode_mono(const fs::path& path, AudioInfo* in
       });
   if (info) *info = i;
   return y;
+}
+
+const std::vector<std::string>& decodable_extensions() {
+  static const std::vector<std::string> e{".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3",
+                                          ".aif", ".aiff", ".au", ".w64", ".caf"};
+  return e;
+}
+
+bool has_decodable_extension(const std::filesystem::path& path) {
+  std::string ext = path.extension().string();
+  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const auto& known = decodable_extensions();
+  return std::find(known.begin(), known.end(), ext) != known.end();
 }
 
 }  // namespace covergen::audio

@@ -7,6 +7,7 @@
 #include "job_queue.hpp"
 #include "web_assets.hpp"
 
+#include <covergen/audio/decoder.hpp>
 #include <covergen/errors.hpp>
 
 #include <httplib.h>
@@ -36,7 +37,6 @@ namespace {
 
 constexpr std::size_t kMaxFieldBytes = 4096;  // any form field other than the audio file
 constexpr int kMaxFields = 16;
-const char* const kAudioExtensions[] = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff"};
 
 // The upload's name as shown back to the user: its last path component, in a
 // conservative character set, at most 100 characters. Never used as a path.
@@ -60,9 +60,7 @@ std::string audio_extension(const std::string& filename) {
   if (dot == std::string::npos) return "";
   std::string ext = filename.substr(dot);
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  for (const char* known : kAudioExtensions)
-    if (ext == known) return ext;
-  return "";
+  return audio::has_decodable_extension("track" + ext) ? ext : "";
 }
 
 void replace_all(std::string& s, const std::string& from, const std::string& to) {
@@ -256,7 +254,7 @@ struct Server::Impl {
     model["formats"] = finishing_formats();
     if (finishing_available()) model["finish_size"] = {{"default", kDefaultFinishSize}, {"max", kMaxFinishSize}};
     json formats = json::array();
-    for (const char* e : kAudioExtensions) formats.push_back(std::string(e + 1));
+    for (const auto& e : audio::decodable_extensions()) formats.push_back(e.substr(1));
     return json{{"schema_version", 1},
                 {"models", json::array({model})},
                 {"limits",

@@ -57,6 +57,13 @@ using MonoSink = std::function<void(const float* samples, std::size_t n)>;
 /// Called once, after the file is opened and before the first block.
 using OpenCallback = std::function<void(const AudioInfo& info)>;
 
+/// The file extensions (lower case, with the dot) of the formats the decoder reads:
+/// libsndfile's (wav, flac, ogg/oga/opus, aiff, au, w64, caf) and mp3. The decoder
+/// detects the format from the content; folders are searched by these names.
+const std::vector<std::string>& decodable_extensions();
+/// Whether `path`'s extension, in any case, is one of decodable_extensions().
+bool has_decodable_extension(const std::filesystem::path& path);
+
 class AudioDecoder {
  public:
   explicit AudioDecoder(DecodeOptions options = {});
