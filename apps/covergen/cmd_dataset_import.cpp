@@ -59,6 +59,8 @@ void run_import(ImportCli& c) {
                 r.covers_embedded, r.covers_folder, r.genres.size(), r.split_counts[0], r.split_counts[1],
                 r.split_counts[2], r.files, r.problems.size(), r.seconds);
   std::cout << buf;
+  if (r.feature_store_cleared)
+    std::cout << c.out << "/.covergen-cache/features: deleted (rows were re-read; their features are extracted again)\n";
 }
 
 }  // namespace

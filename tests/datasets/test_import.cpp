@@ -290,11 +290,17 @@ TEST_CASE("a music library imports: embedded and folder art, bad files listed, r
   }
   CHECK(r.split_counts[0] + r.split_counts[1] + r.split_counts[2] == expect_tracks);
 
-  // Rerun with one added file: only it is read; nothing re-extracted.
+  // Rerun with one added file: only it is read; nothing re-extracted, and features
+  // already extracted for the other tracks stay.
   const auto csv_before = rows_by_file(out);
+  const fs::path store = out / ".covergen-cache" / "features";
+  fs::create_directories(store);
+  write_text(store / "index.json", "{}");
   mk({music / "Gamma" / "03.ogg", "Artist Z", "", "Gamma", "Drei", "Jazz", "2010", 3, cover_c, 3.0, 440});
   const auto r2 = data::import_music(o);
   INFO(r2.to_json());
+  CHECK_FALSE(r2.feature_store_cleared);
+  CHECK(fs::exists(store / "index.json"));
   CHECK(r2.tracks == expect_tracks + 1);
   CHECK(r2.added == 1);
   CHECK(r2.reused == expect_tracks);
@@ -318,6 +324,15 @@ TEST_CASE("a music library imports: embedded and folder art, bad files listed, r
   g = genre_map(r3);
   CHECK(g["rock"] == 3 + 2 + (have_m4a ? 1 : 0));  // Alpha's three + Delta's electronic (+ the opus)
   CHECK(g.count("electronic") == 0);
+
+  // Another --excerpt re-reads every track: the features stored for them (keyed by
+  // track id) would be of the old windows, so the store is deleted.
+  o.excerpt_s = 1.5;
+  const auto r5 = data::import_music(o);
+  CHECK(r5.feature_store_cleared);
+  CHECK_FALSE(fs::exists(store));
+  CHECK(r5.reused == 0);
+  CHECK(std::stod(rows_by_file(out).at("Alpha/01.mp3").at("excerpt_seconds")) == Approx(1.5));
 
   // Without keep_undecodable the MP4 track is listed, not imported.
   if (have_m4a) {

@@ -192,6 +192,7 @@ std::string ImportReport::to_json() const {
               {"reused", reused},
               {"added", added},
               {"removed", removed},
+              {"feature_store_cleared", feature_store_cleared},
               {"splits", {{"train", split_counts[0]}, {"val", split_counts[1]}, {"test", split_counts[2]}}},
               {"genres", g},
               {"problems", p},
@@ -634,6 +635,7 @@ ImportReport import_music(const ImportOptions& o) {
   std::string csv;
   for (std::size_t c = 0; c < kColumns.size(); ++c) csv += (c ? "," : "") + kColumns[c];
   csv += '\n';
+  std::size_t reread = 0;  // rows of the previous run read again: features stored for them are stale
   for (std::size_t i = 0; i < n; ++i) {
     if (!rows[i]) continue;
     auto& f = rows[i]->f;
@@ -645,6 +647,7 @@ ImportReport import_music(const ImportOptions& o) {
     seen_paths.insert(f[kAudio]);
     (f[kCoverSource] == "embedded" ? rep.covers_embedded : rep.covers_folder)++;
     (reused[i] ? rep.reused : rep.added)++;
+    if (!reused[i] && previous.count(f[kAudio])) ++reread;
     ++rep.split_counts[static_cast<int>(split_of(f[kAlbumKey]))];
     for (std::size_t c = 0; c < f.size(); ++c) csv += (c ? "," : "") + csv_escape(f[c]);
     csv += '\n';
@@ -673,6 +676,10 @@ ImportReport import_music(const ImportOptions& o) {
   spec.excerpt_seconds_column = "excerpt_seconds";
   write_file_atomic(out / "tracks.csv", csv);
   write_file_atomic(out / "dataset.json", spec.to_json());
+  if (reread > 0) {
+    const fs::path store = out / ".covergen-cache" / "features";
+    if (fs::exists(store, ec)) rep.feature_store_cleared = fs::remove_all(store, ec) > 0 && !ec;
+  }
   json inputs = json::array();
   for (const auto& in : o.inputs) inputs.push_back(fs::absolute(in).lexically_normal().string());
   json gm = json::object();

@@ -66,6 +66,10 @@ struct ImportReport {
   std::size_t reused = 0;           ///< rows kept from the previous run (file unchanged: not read again)
   std::size_t added = 0;            ///< rows new in this run (or re-read because the file changed)
   std::size_t removed = 0;          ///< rows of the previous run whose file is gone
+  /// The dataset's feature store (.covergen-cache/features, keyed by track id) was
+  /// deleted because rows it held were re-read (a changed file or --excerpt): the next
+  /// `features`, `encoder fit` or `train` extracts them again instead of using stale ones.
+  bool feature_store_cleared = false;
   std::size_t split_counts[3] = {0, 0, 0};  ///< tracks per split (train, val, test)
   std::vector<std::pair<std::string, std::size_t>> genres;  ///< histogram, most tracks first
   std::vector<ImportProblem> problems;
