@@ -101,11 +101,20 @@ void load_named_tensors(PluginObject& object, const NamedTensors& tensors, const
                                object.plugin_name() + " model");
 }
 
+namespace {
+// Reads a model file that must be of `kind` (made by `made_by`), naming the file otherwise.
+NamedTensors read_model_of_kind(const fs::path& path, const std::string& kind, const std::string& made_by,
+                                ModelHeader& h) {
+  NamedTensors tensors = read_model_file(path, &h);
+  if (h.kind != kind)
+    throw InputError(path.string(), "is a " + h.kind + " model file, expected an " + kind + " model (from " + made_by + ")");
+  return tensors;
+}
+}  // namespace
+
 std::shared_ptr<Encoder> load_encoder(const fs::path& path, const PluginRegistry& registry) {
   ModelHeader h;
-  NamedTensors tensors = read_model_file(path, &h);
-  if (h.kind != "encoder")
-    throw InputError(path.string(), "is a " + h.kind + " model file, expected an encoder model (from covergen encoder fit)");
+  const NamedTensors tensors = read_model_of_kind(path, "encoder", "covergen encoder fit", h);
   auto enc = registry.create_encoder(h.plugin, h.config_json);
   load_named_tensors(*enc, tensors, path.string());
   return enc;
@@ -113,9 +122,7 @@ std::shared_ptr<Encoder> load_encoder(const fs::path& path, const PluginRegistry
 
 std::shared_ptr<Upscaler> load_upscaler(const fs::path& path, const PluginRegistry& registry) {
   ModelHeader h;
-  NamedTensors tensors = read_model_file(path, &h);
-  if (h.kind != "upscaler")
-    throw InputError(path.string(), "is a " + h.kind + " model file, expected an upscaler model (from covergen upscaler fit)");
+  const NamedTensors tensors = read_model_of_kind(path, "upscaler", "covergen upscaler fit", h);
   auto up = registry.create_upscaler(h.plugin, h.config_json);
   load_named_tensors(*up, tensors, path.string());
   return up;
