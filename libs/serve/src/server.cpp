@@ -27,6 +27,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
@@ -238,6 +239,7 @@ struct Server::Impl {
   std::mt19937_64 seed_rng{std::random_device{}()};
   std::mutex seed_mutex;
   int port = -1;
+  int listen_fd = -1;  // the listening socket, to raise its backlog after the bind
   std::atomic<bool> stop_requested{false}, running_call{false};
 
   Impl(CoverMaker& m, ServerOptions opts) : maker(m), o(std::move(opts)), tracks(o.track_cache) {}
@@ -637,10 +639,23 @@ Server::~Server() {
 
 int Server::bind() {
   auto& m = *impl_;
+  // Debian's httplib (a compiled libcpp-httplib) listens with a backlog of 5. When a
+  // burst of connections (a page uploading several tracks; the abuse test's 24 at
+  // once on a busy machine) overflows that accept queue, Linux keeps the extra
+  // handshakes half-open and, with a queue so short, expires them after a few
+  // SYN-ACK retries; the client, which has already sent its request, then reads a
+  // reset instead of an answer. Keep the socket's fd (httplib's own options still
+  // applied) and listen again with the system's limit: Linux raises the backlog of
+  // a listening socket in place.
+  m.http.set_socket_options([&m](socket_t sock) {
+    httplib::default_socket_options(sock);
+    m.listen_fd = sock;
+  });
   m.port = m.o.port == 0 ? m.http.bind_to_any_port(m.o.host) : (m.http.bind_to_port(m.o.host, m.o.port) ? m.o.port : -1);
   if (m.port <= 0)
     throw Error(m.o.host + ":" + std::to_string(m.o.port) +
                 ": cannot listen there (port in use, or not an address of this machine); try --port 0 for any free port");
+  if (m.listen_fd >= 0) ::listen(m.listen_fd, SOMAXCONN);  // best effort: 5 stays if it fails
   return m.port;
 }
 
