@@ -39,7 +39,8 @@ void run_cpu(double seconds, bool json) {
     nlohmann::json j = {{"cpu", k.model},          {"cpu_features", k.flags},    {"onednn", k.onednn_version},
                         {"onednn_isa", k.onednn_isa}, {"aten", k.aten_capability}, {"blas", k.blas},
                         {"threads", p.threads},     {"load_1min", load[0]},       {"sgemm_gflops_1t", p.sgemm_1t},
-                        {"sgemm_gflops", p.sgemm_nt}, {"conv_gflops_1t", p.conv_1t}, {"conv_gflops", p.conv_nt}};
+                        {"sgemm_gflops", p.sgemm_nt}, {"conv_gflops_1t", p.conv_1t}, {"conv_gflops", p.conv_nt},
+                        {"blas_threads_1t", p.blas_threads_1t}};
     std::cout << j.dump(2) << '\n';
     return;
   }

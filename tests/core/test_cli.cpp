@@ -122,5 +122,9 @@ TEST_CASE("covergen bench cpu measures the float32 peak and names the machine", 
     CHECK(j[k].get<double>() > 0.5);
     CHECK(j[k].get<double>() < 1e5);
   }
+  // The one-thread sgemm runs on one thread: OpenBLAS's own pool is set too (it
+  // kept every core before, and "one thread" read as fast as two).
+  const int blas_threads = j["blas_threads_1t"].get<int>();
+  if (blas_threads != -1) CHECK(blas_threads == 1);
   CHECK(run("bench cpu --seconds 0").code != 0);  // rejected by the option check
 }

@@ -28,6 +28,8 @@ using DnnlIsaFn = int (*)();
 using DnnlIsaNameFn = const char* (*)(int);
 using DnnlVersionFn = const DnnlVersion* (*)();
 using CorenameFn = char* (*)();
+using BlasSetThreadsFn = void (*)(int);
+using BlasGetThreadsFn = int (*)();
 
 template <typename Fn>
 Fn lookup(const char* name) {
@@ -136,17 +138,29 @@ CpuPeak measure_cpu_peak(double seconds) {
   const double conv_flop = 2.0 * 64 * 128 * 16 * 16 * 128 * 9;
   const auto sgemm = [&] { at::mm_out(c, a, b); };
   const auto conv = [&] { (void)at::conv2d(x, w, {}, 1, 1); };
+  // OpenBLAS keeps its own thread pool: at::set_num_threads does not reach it in
+  // Debian's LibTorch, so "one thread" of sgemm would silently run on every core
+  // (on a 2-vCPU EPYC: 177 GFLOP/s "on one thread", more than one Zen 3 core's
+  // FMA units can do). Set and restore it too, where the library is OpenBLAS.
+  const auto blas_set = lookup<BlasSetThreadsFn>("openblas_set_num_threads");
+  const auto blas_get = lookup<BlasGetThreadsFn>("openblas_get_num_threads");
+  const int blas_threads = blas_get ? blas_get() : 0;
+  const auto set_threads = [&](int n) {
+    at::set_num_threads(n);
+    if (blas_set && blas_threads > 0) blas_set(n == threads ? blas_threads : n);
+  };
   CpuPeak p;
   p.threads = threads;
   try {
-    at::set_num_threads(1);
+    set_threads(1);
+    if (blas_get) p.blas_threads_1t = blas_get();
     p.sgemm_1t = best_gflops(gemm_flop, seconds, sgemm);
     p.conv_1t = best_gflops(conv_flop, seconds, conv);
-    at::set_num_threads(threads);
+    set_threads(threads);
     p.sgemm_nt = best_gflops(gemm_flop, seconds, sgemm);
     p.conv_nt = best_gflops(conv_flop, seconds, conv);
   } catch (...) {
-    at::set_num_threads(threads);
+    set_threads(threads);
     throw;
   }
   return p;

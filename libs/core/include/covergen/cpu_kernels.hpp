@@ -42,6 +42,9 @@ struct CpuPeak {
   double sgemm_nt = 0.0;    ///< the same, all threads
   double conv_1t = 0.0;     ///< GFLOP/s, 3x3 convolution 128->128 at 16x16, batch 64 (oneDNN), one thread
   double conv_nt = 0.0;     ///< the same, all threads
+  /// OpenBLAS's own thread count during the one-thread sgemm (it keeps its own pool,
+  /// which at::set_num_threads does not reach); -1 when the BLAS is not OpenBLAS.
+  int blas_threads_1t = -1;
 };
 
 /// Runs each kernel for about `seconds` per thread setting and keeps its best rate.
