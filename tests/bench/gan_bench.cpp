@@ -5,11 +5,14 @@
 //   gan_bench --loss bce|wgangp [--iters N] [--warmup 2] [--gen-iters 20] [--batch 64]
 //             [--threads 2] [--convt viaconv|native] [--no-fold] [--nchw]
 //             [--bf16] [--skip-train] [--skip-gen] [--profile] [--conv-rate]
+//             [--print-times] [--train-channels-last]
 //
 // Figures printed (the peer's definitions): train real img/s = real images fed to D per
 // second (n_critic x batch per G step for WGAN-GP); gen img/s = G forward only, eval.
 // --profile adds the time per phase and per optimiser step; --conv-rate the measured
-// GFLOP/s of the 64x64 D's convolutions (the FLOP floor of docs/performance.md).
+// GFLOP/s of the 64x64 D's convolutions (the FLOP floor of docs/performance.md);
+// --print-times every step's and batch's time; --train-channels-last trains with NHWC
+// parameters and images (a measured and rejected lever, docs/performance.md).
 #include <covergen/gan.hpp>
 #include <covergen/nn/dcgan.hpp>
 #include <covergen/nn/gan_model.hpp>
@@ -42,7 +45,7 @@ struct Args {
   std::string loss = "bce", convt = "viaconv";
   int iters = -1, warmup = 2, gen_iters = 20, batch = 64, threads = 2, pool = 8;
   bool fold = true, channels_last = true, bf16 = false, skip_train = false, skip_gen = false, profile = false, conv_rate = false;
-  bool mallopt = true;
+  bool mallopt = true, print_times = false, train_channels_last = false;
   std::string generator;  ///< a trained run or generator file for the generation figures
 };
 
@@ -73,6 +76,8 @@ Args parse(int argc, char** argv) {
     else if (k == "--profile") a.profile = true;
     else if (k == "--conv-rate") a.conv_rate = true;
     else if (k == "--no-mallopt") a.mallopt = false;
+    else if (k == "--print-times") a.print_times = true;
+    else if (k == "--train-channels-last") a.train_channels_last = true;
     else if (k == "--generator") a.generator = next();
     else {
       std::cerr << "unknown argument " << k << "\n";
@@ -100,11 +105,21 @@ struct Timer {
 
 // The engine's step: per phase, zero that optimiser's grads, run_phase, step it.
 struct Trainer {
-  Trainer(covergen::GanModel& m, int batch, int pool_size) : model(m), batch(batch) {
+  Trainer(covergen::GanModel& m, int batch, int pool_size, bool cl) : model(m), batch(batch) {
+    // channels_last training (an experiment, not what the engine does): oneDNN then
+    // reads and writes NHWC directly and the NCHW <-> blocked reorders disappear.
+    if (cl)
+      for (const auto& s : m.optimizers())
+        for (auto p : s.params)
+          if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
     for (const auto& s : m.optimizers())
       opts.emplace(s.name, std::make_unique<torch::optim::Adam>(
                                s.params, torch::optim::AdamOptions(s.lr).betas({s.beta1, s.beta2}).eps(s.eps)));
     pool = at::rand({pool_size, batch, 3, m.generator().image_size(), m.generator().image_size()}) * 2 - 1;
+    if (cl)
+      pool = pool.view({pool_size * batch, 3, m.generator().image_size(), m.generator().image_size()})
+                 .contiguous(at::MemoryFormat::ChannelsLast)
+                 .view_as(pool);
     phases = m.phases();
   }
   covergen::LossStats step(std::int64_t index, Timer* timer) {
@@ -145,6 +160,14 @@ struct Trainer {
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
+}
+
+// Every step's or batch's time: the machine's drift shows here (a VM's speed can move
+// 2x within a minute), which medians alone hide.
+void print_times(const char* what, const std::vector<double>& per) {
+  std::printf("%s times (ms):", what);
+  for (double v : per) std::printf(" %.1f", v * 1e3);
+  std::printf("\n");
 }
 
 void conv_rate(int batch) {
@@ -195,7 +218,7 @@ int main(int argc, char** argv) {
   std::string result = "{";
   if (!a.skip_train) {
     model->set_training(true);
-    Trainer tr(*model, a.batch, a.pool);
+    Trainer tr(*model, a.batch, a.pool, a.train_channels_last);
     Timer timer;
     for (int i = 0; i < a.warmup; ++i) tr.step(i, nullptr);
     tr.real_images = 0;
@@ -208,6 +231,7 @@ int main(int argc, char** argv) {
       per.push_back(seconds_since(t));
     }
     const double total = seconds_since(t0);
+    if (a.print_times) print_times("train", per);
     const double real_per_step = static_cast<double>(tr.real_images) / a.iters;
     const double best = real_per_step / *std::min_element(per.begin(), per.end());
     std::printf("train[%s] %d G steps in %.2fs: %.1f real img/s (median %.3f s/step, best %.1f real img/s)\n",
@@ -247,6 +271,7 @@ int main(int argc, char** argv) {
       per.push_back(seconds_since(t));
     }
     const double total = seconds_since(t0);
+    if (a.print_times) print_times("gen", per);
     const double img_s = a.batch * a.gen_iters / total;
     const double best = a.batch / *std::min_element(per.begin(), per.end());
     std::printf("gen   %d x %d in %.2fs: %.1f img/s (median %.1f ms/batch, best %.1f img/s)\n", a.gen_iters, a.batch,
