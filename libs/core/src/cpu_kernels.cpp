@@ -144,23 +144,23 @@ CpuPeak measure_cpu_peak(double seconds) {
   // FMA units can do). Set and restore it too, where the library is OpenBLAS.
   const auto blas_set = lookup<BlasSetThreadsFn>("openblas_set_num_threads");
   const auto blas_get = lookup<BlasGetThreadsFn>("openblas_get_num_threads");
-  const int blas_threads = blas_get ? blas_get() : 0;
-  const auto set_threads = [&](int n) {
-    at::set_num_threads(n);
-    if (blas_set && blas_threads > 0) blas_set(n == threads ? blas_threads : n);
+  const int blas_threads = blas_get ? blas_get() : -1;
+  const auto set_threads = [&](int torch_n, int blas_n) {
+    at::set_num_threads(torch_n);
+    if (blas_set && blas_n > 0) blas_set(blas_n);
   };
   CpuPeak p;
   p.threads = threads;
   try {
-    set_threads(1);
+    set_threads(1, 1);
     if (blas_get) p.blas_threads_1t = blas_get();
     p.sgemm_1t = best_gflops(gemm_flop, seconds, sgemm);
     p.conv_1t = best_gflops(conv_flop, seconds, conv);
-    set_threads(threads);
+    set_threads(threads, blas_threads);
     p.sgemm_nt = best_gflops(gemm_flop, seconds, sgemm);
     p.conv_nt = best_gflops(conv_flop, seconds, conv);
   } catch (...) {
-    set_threads(threads);
+    set_threads(threads, blas_threads);
     throw;
   }
   return p;
