@@ -14,6 +14,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/grad_mode.h>
 #include <gif_lib.h>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>

@@ -16,6 +16,7 @@
 #include <catch2/catch.hpp>
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/grad_mode.h>
 
 #include <fstream>
 #include <numeric>

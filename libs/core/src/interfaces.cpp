@@ -8,6 +8,7 @@
 #include "covergen/w_space.hpp"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 namespace covergen {
 

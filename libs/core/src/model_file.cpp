@@ -11,6 +11,7 @@
 #include <ATen/core/ivalue.h>
 #include <c10/util/Exception.h>
 #include <torch/csrc/jit/serialization/pickle.h>
+#include <ATen/core/grad_mode.h>
 
 #include <fstream>
 #include <map>

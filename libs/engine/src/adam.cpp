@@ -1,6 +1,7 @@
 #include "covergen/engine/adam.hpp"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 #include <cmath>
 

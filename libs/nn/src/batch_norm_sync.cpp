@@ -2,6 +2,7 @@
 
 #include <torch/autograd.h>
 #include <torch/nn/modules/batchnorm.h>
+#include <ATen/core/grad_mode.h>
 
 #include <memory>
 #include <mutex>

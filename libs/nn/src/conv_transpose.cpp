@@ -7,6 +7,7 @@
 #include <ATen/ops/convolution_backward.h>
 #include <torch/csrc/autograd/custom_function.h>
 #include <torch/nn/init.h>
+#include <ATen/core/grad_mode.h>
 
 #include <cmath>
 #include <ostream>

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <ATen/core/grad_mode.h>
 
 namespace {
 

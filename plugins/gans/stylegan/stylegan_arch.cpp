@@ -10,6 +10,7 @@
 #include <c10/core/InferenceMode.h>
 #include <nlohmann/json.hpp>
 #include <torch/csrc/autograd/autograd.h>
+#include <ATen/core/grad_mode.h>
 
 #include <cmath>
 
