@@ -1,12 +1,11 @@
+// The 8-bit conversion and the grid, in tensor ops only; the PNG encoder is
+// encode_png.cpp, so a build without OpenCV (tests/gpu) can supply its own.
 #include "covergen/image.hpp"
 
 #include <covergen/atomic_file.hpp>
 #include <covergen/errors.hpp>
 
 #include <ATen/ATen.h>
-#include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 
 #include <algorithm>
 #include <vector>
@@ -19,17 +18,6 @@ at::Tensor to_rgb8(const at::Tensor& images) {
     throw Error("to_rgb8: expected images [N, 3, S, S] or [3, S, S], got " + std::to_string(images.dim()) + "-d");
   return images.detach().to(at::kCPU, at::kFloat).add(1.0).mul(127.5).round().clamp(0, 255).to(at::kByte)
       .permute({0, 2, 3, 1}).contiguous();
-}
-
-std::string encode_png(const at::Tensor& rgb8) {
-  const at::Tensor rgb_hwc = rgb8.contiguous();
-  const int h = static_cast<int>(rgb_hwc.size(0)), w = static_cast<int>(rgb_hwc.size(1));
-  cv::Mat rgb(h, w, CV_8UC3, rgb_hwc.data_ptr<std::uint8_t>());
-  cv::Mat bgr;
-  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
-  std::vector<std::uint8_t> buf;
-  if (!cv::imencode(".png", bgr, buf)) throw Error("PNG encoding failed");
-  return std::string(reinterpret_cast<const char*>(buf.data()), buf.size());
 }
 
 std::string encode_image_png(const at::Tensor& image) { return encode_png(to_rgb8(image)); }
