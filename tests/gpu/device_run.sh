@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# One GPU session, start to finish, within a time budget (README.md):
+#   tests/gpu/device_run.sh BUDGET_SECONDS OUT_DIR
+# from the repository root of a machine with a CUDA PyTorch (its LibTorch is used),
+# CMake, Ninja and nvcc, and with .gpu/ prepared by tests/gpu/prepare.sh (headers,
+# libpng, the exported covers). Builds the harness, checks CPU/GPU agreement, measures
+# training speed, then trains the exported run until the budget is nearly spent and
+# leaves the results in OUT_DIR. Everything is logged to OUT_DIR/out.log. Every step
+# runs under `timeout`, so one that hangs costs its own share of the budget, not all of it.
+set -uo pipefail
+budget=${1:?budget in seconds}
+out=${2:?output folder}
+start=$(date +%s)
+mkdir -p "$out"
+exec > >(tee -a "$out/out.log") 2>&1
+left() { echo $((budget - ($(date +%s) - start))); }
+stamp() { echo "== $* (t=$(($(date +%s) - start)) s)"; }
+
+stamp machine
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader
+echo "nproc $(nproc); $(grep -m1 'model name' /proc/cpuinfo)"
+torch_cmake=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
+python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "cudnn", torch.backends.cudnn.version())'
+export PATH=/usr/local/cuda/bin:$PATH
+
+stamp configure
+ln -sf libpng16.so.16 .gpu/lib/libpng16.so
+cmake -S tests/gpu -B build-gpu -G Ninja -DCMAKE_PREFIX_PATH="$torch_cmake" \
+  -DCOVERGEN_GPU_INCLUDE="$PWD/.gpu/include" -DPNG_LIBRARY="$PWD/.gpu/lib/libpng16.so" >/tmp/configure.log 2>&1 \
+  || { tail -n 40 /tmp/configure.log; exit 1; }
+grep -iE "cuda|torch" /tmp/configure.log | head -n 8
+stamp build
+ninja -C build-gpu -k 0 -j "$(nproc)" >/tmp/build.log 2>&1 || { grep -E "error:" -A2 /tmp/build.log | head -n 150; exit 1; }
+export LD_LIBRARY_PATH=$PWD/.gpu/lib:${LD_LIBRARY_PATH:-}
+bin=build-gpu/bin/covergen_gpu
+
+stamp check
+timeout 60 $bin check --device cuda
+
+stamp bench
+sg64='{"channel_base":1024,"channel_max":64,"latent_dim":64,"w_dim":64,"r1_gamma":0.05,"pl_weight":0}'
+sg128=$(python3 -c 'import json; print(json.dumps(json.load(open(".gpu/data/run.json"))["config"]))')
+timeout 60 $bin bench --gan dcgan --size 64 --batch 64 --steps 200
+timeout 60 $bin bench --gan wgan-gp --size 64 --batch 64 --steps 60
+timeout 60 $bin bench --gan stylegan --size 64 --batch 32 --steps 100 --config "$sg64"
+timeout 60 $bin bench --gan stylegan --size 128 --batch 64 --steps 60 --config "$sg128"
+timeout 60 $bin bench --gan stylegan --size 256 --batch 32 --steps 20
+
+stamp decode covers
+python3 tests/gpu/covers.py decode .gpu/data 128
+minutes=$(python3 -c "print(max(0.5, ($(left) - 45) / 60))")
+stamp "train for $minutes min"
+timeout $(python3 -c "print(int($minutes * 60 + 60))") $bin train --covers .gpu/data/covers.u8 --conditions .gpu/data/conditions.npy --run .gpu/data/run.json \
+  --out run128 --steps 1000000 --batch 64 --minutes "$minutes" --sample-every 1000 --checkpoint-every 100000
+
+stamp pack
+cp run128/log.jsonl run128/samples/latest.png "$out/" 2>/dev/null
+ls run128/samples | tail -n 3
+$bin npy --model run128/generator.cvgn --out gen_npy && tar cf gen_npy.tar gen_npy
+split -b 15M -d run128/generator.cvgn "$out/generator.cvgn.part"
+split -b 15M -d gen_npy.tar "$out/gen_npy.tar.part"
+ls -la "$out"
+stamp done
