@@ -9,6 +9,7 @@
 // tracks it lacks (resumable).
 #include "cli.hpp"
 
+#include <covergen/cpu_kernels.hpp>
 #include <covergen/device.hpp>
 #include <covergen/errors.hpp>
 #include <covergen/model_file.hpp>
@@ -16,7 +17,6 @@
 #include <covergen/generate/encoder_inputs.hpp>
 #include <covergen/train/fit_encoder.hpp>
 
-#include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
@@ -29,11 +29,14 @@ using nlohmann::json;
 
 namespace {
 
-// Encoding and eval use one torch thread: one track is too little work to share, and
-// on a busy machine two OpenMP threads made a CNN encode 20x slower (docs/performance.md).
+// Encoding and eval use one thread, torch's and OpenBLAS's: one track is too little
+// work to share; on a busy machine two OpenMP threads made a CNN encode 20x slower, and
+// two OpenBLAS threads an RNN encode 1.7x slower; and one BLAS thread makes the
+// embeddings the same numbers whatever the core count (docs/performance.md).
 // Fitting keeps main()'s setting (every core unless OMP_NUM_THREADS says otherwise).
-void use_one_torch_thread() {
-  if (!std::getenv("OMP_NUM_THREADS") && !std::getenv("MKL_NUM_THREADS")) at::set_num_threads(1);
+void use_one_compute_thread() {
+  if (!std::getenv("OMP_NUM_THREADS") && !std::getenv("MKL_NUM_THREADS") && !std::getenv("OPENBLAS_NUM_THREADS"))
+    covergen::set_compute_threads(1);
 }
 
 // ---------------------------------------------------------------- fit
@@ -69,7 +72,7 @@ struct EvalCli {
 };
 
 void run_eval(EvalCli& o) {
-  use_one_torch_thread();
+  use_one_compute_thread();
   o.eval.progress = covergen::cli::shows_progress(o.common);
   const json out = covergen::eval::evaluate_encoder(o.eval, covergen::cli::make_registry(), covergen::cli::logger(o.common));
   if (o.common.json) {
@@ -98,7 +101,7 @@ void run_encode_store(const EncodeCli& o, const covergen::Encoder& e) {
 }
 
 void run_encode(const EncodeCli& o) {
-  use_one_torch_thread();
+  use_one_compute_thread();
   const auto device = covergen::parse_device(o.device);
   auto registry = covergen::cli::make_registry();
   auto e = covergen::load_encoder(o.model, registry);

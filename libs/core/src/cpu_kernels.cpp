@@ -127,6 +127,24 @@ double best_gflops(double flop, double seconds, Fn&& fn) {
 
 }  // namespace
 
+namespace {
+
+void set_blas_threads(int n) {
+  if (const auto set = lookup<BlasSetThreadsFn>("openblas_set_num_threads")) set(n);
+}
+
+}  // namespace
+
+int blas_threads() {
+  const auto get = lookup<BlasGetThreadsFn>("openblas_get_num_threads");
+  return get ? get() : -1;
+}
+
+void set_compute_threads(int threads) {
+  at::set_num_threads(threads);
+  set_blas_threads(threads);
+}
+
 CpuPeak measure_cpu_peak(double seconds) {
   at::NoGradGuard no_grad;
   const int threads = at::get_num_threads();
@@ -139,29 +157,26 @@ CpuPeak measure_cpu_peak(double seconds) {
   const double conv_flop = 2.0 * 64 * 128 * 16 * 16 * 128 * 9;
   const auto sgemm = [&] { at::mm_out(c, a, b); };
   const auto conv = [&] { (void)at::conv2d(x, w, {}, 1, 1); };
-  // OpenBLAS keeps its own thread pool: at::set_num_threads does not reach it in
-  // Debian's LibTorch, so "one thread" of sgemm would silently run on every core
-  // (on a 2-vCPU EPYC: 177 GFLOP/s "on one thread", more than one Zen 3 core's
-  // FMA units can do). Set and restore it too, where the library is OpenBLAS.
-  const auto blas_set = lookup<BlasSetThreadsFn>("openblas_set_num_threads");
-  const auto blas_get = lookup<BlasGetThreadsFn>("openblas_get_num_threads");
-  const int blas_threads = blas_get ? blas_get() : -1;
+  // One thread means one OpenBLAS thread too (set_compute_threads): otherwise "one
+  // thread" of sgemm silently runs on every core (on a 2-vCPU EPYC: 177 GFLOP/s "on
+  // one thread", more than one Zen 3 core's FMA units can do).
+  const int blas_before = blas_threads();
   const auto set_threads = [&](int torch_n, int blas_n) {
     at::set_num_threads(torch_n);
-    if (blas_set && blas_n > 0) blas_set(blas_n);
+    if (blas_n > 0) set_blas_threads(blas_n);
   };
   CpuPeak p;
   p.threads = threads;
   try {
-    set_threads(1, 1);
-    if (blas_get) p.blas_threads_1t = blas_get();
+    set_compute_threads(1);
+    p.blas_threads_1t = blas_threads();
     p.sgemm_1t = best_gflops(gemm_flop, seconds, sgemm);
     p.conv_1t = best_gflops(conv_flop, seconds, conv);
-    set_threads(threads, blas_threads);
+    set_threads(threads, blas_before);
     p.sgemm_nt = best_gflops(gemm_flop, seconds, sgemm);
     p.conv_nt = best_gflops(conv_flop, seconds, conv);
   } catch (...) {
-    set_threads(threads, blas_threads);
+    set_threads(threads, blas_before);
     throw;
   }
   return p;

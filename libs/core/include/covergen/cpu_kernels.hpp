@@ -34,6 +34,13 @@ std::string bf16_unavailable_reason();
 void require_native_bf16(const std::string& what);
 
 
+/// Sets the tensor backend's intra-op thread count and, where the BLAS is OpenBLAS
+/// (Debian's LibTorch), OpenBLAS's own thread pool, which at::set_num_threads does not
+/// reach: matrix products (Linear, GRU, PCA) would otherwise still use every core.
+void set_compute_threads(int threads);
+/// OpenBLAS's thread count; -1 when the BLAS is not OpenBLAS.
+int blas_threads();
+
 /// The machine's practical float32 peak, measured through the tensor backend, so a
 /// throughput figure can be quoted as a share of it (covergen bench cpu).
 struct CpuPeak {
