@@ -8,9 +8,9 @@
       order), OUT/conditions.npy (float32 [N, genres]: the one-hot genre rows in the
       order of the run's genre names, as `covergen train --condition genre` makes them)
       and OUT/run.json (the run's plugin, config and condition meta, for --run).
-  covers.py decode OUT SIZE
-      On the GPU machine: decodes the covers in list.txt to OUT/covers.u8, raw uint8
-      [N, SIZE, SIZE, 3] RGB, for `covergen_gpu train --covers`. The covers must already
+  covers.py decode OUT SIZE [DEST]
+      On the GPU machine: decodes the covers in list.txt to DEST (default
+      OUT/covers.u8), raw uint8 [N, SIZE, SIZE, 3] RGB, for `covergen_gpu train --covers`. The covers must already
       be SIZE px square (`covergen dataset synth --cover-size SIZE`): no resampling here.
 """
 import json
@@ -58,23 +58,24 @@ def export(tracks_json, like, out):
     print(f"{len(ids)} covers, {len(names)} genres -> {out}")
 
 
-def decode(out, size):
+def decode(out, size, dest=None):
     from PIL import Image
 
     ids = [l for l in open(os.path.join(out, "list.txt")).read().split("\n") if l]
-    with open(os.path.join(out, "covers.u8"), "wb") as f:
+    dest = dest or os.path.join(out, "covers.u8")
+    with open(dest, "wb") as f:
         for i in ids:
             img = Image.open(os.path.join(out, "covers", i + ".jpg")).convert("RGB")
             if img.size != (size, size):
                 sys.exit(f"{i}.jpg is {img.size[0]}x{img.size[1]}, expected {size}x{size}")
             f.write(np.asarray(img, np.uint8).tobytes())
-    print(f"decoded {len(ids)} covers -> {out}/covers.u8")
+    print(f"decoded {len(ids)} covers -> {dest}")
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "export":
         export(*sys.argv[2:])
-    elif len(sys.argv) == 4 and sys.argv[1] == "decode":
-        decode(sys.argv[2], int(sys.argv[3]))
+    elif len(sys.argv) in (4, 5) and sys.argv[1] == "decode":
+        decode(sys.argv[2], int(sys.argv[3]), *sys.argv[4:])
     else:
         sys.exit(__doc__)

@@ -7,7 +7,13 @@
 # training speed, then trains the exported run until the budget is nearly spent and
 # leaves the results in OUT_DIR. Everything is logged to OUT_DIR/out.log. Every step
 # runs under `timeout`, so one that hangs costs its own share of the budget, not all of it.
+#
+# To rehearse it on any machine first (the CPU, no benches):
+#   COVERGEN_GPU_DEVICE=cpu COVERGEN_GPU_BENCH=0 COVERGEN_GPU_BATCH=4 PYTHON=/usr/bin/python3 \
+#     tests/gpu/device_run.sh 400 /tmp/out
 set -uo pipefail
+device=${COVERGEN_GPU_DEVICE:-cuda}
+python=${PYTHON:-python3}
 budget=${1:?budget in seconds}
 out=${2:?output folder}
 start=$(date +%s)
@@ -17,10 +23,10 @@ left() { echo $((budget - ($(date +%s) - start))); }
 stamp() { echo "== $* (t=$(($(date +%s) - start)) s)"; }
 
 stamp machine
-nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader
 echo "nproc $(nproc); $(grep -m1 'model name' /proc/cpuinfo)"
-torch_cmake=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
-python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "cudnn", torch.backends.cudnn.version())'
+torch_cmake=$($python -c 'import torch; print(torch.utils.cmake_prefix_path)')
+$python -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "cudnn", torch.backends.cudnn.version())'
 export PATH=/usr/local/cuda/bin:$PATH
 
 stamp configure
@@ -35,29 +41,32 @@ export LD_LIBRARY_PATH=$PWD/.gpu/lib:${LD_LIBRARY_PATH:-}
 bin=build-gpu/bin/covergen_gpu
 
 stamp check
-timeout 60 $bin check --device cuda
+timeout 60 $bin check --device "$device"
 
-stamp bench
-sg64='{"channel_base":1024,"channel_max":64,"latent_dim":64,"w_dim":64,"r1_gamma":0.05,"pl_weight":0}'
-sg128=$(python3 -c 'import json; print(json.dumps(json.load(open(".gpu/data/run.json"))["config"]))')
-timeout 60 $bin bench --gan dcgan --size 64 --batch 64 --steps 200
-timeout 60 $bin bench --gan wgan-gp --size 64 --batch 64 --steps 60
-timeout 60 $bin bench --gan stylegan --size 64 --batch 32 --steps 100 --config "$sg64"
-timeout 60 $bin bench --gan stylegan --size 128 --batch 64 --steps 60 --config "$sg128"
-timeout 60 $bin bench --gan stylegan --size 256 --batch 32 --steps 20
+if [ "${COVERGEN_GPU_BENCH:-1}" = 1 ]; then
+  stamp bench
+  sg64='{"channel_base":1024,"channel_max":64,"latent_dim":64,"w_dim":64,"r1_gamma":0.05,"pl_weight":0}'
+  sg128=$($python -c 'import json; print(json.dumps(json.load(open(".gpu/data/run.json"))["config"]))')
+  b=(timeout 60 $bin bench --device "$device")
+  "${b[@]}" --gan dcgan --size 64 --batch 64 --steps 200
+  "${b[@]}" --gan wgan-gp --size 64 --batch 64 --steps 60
+  "${b[@]}" --gan stylegan --size 64 --batch 32 --steps 100 --config "$sg64"
+  "${b[@]}" --gan stylegan --size 128 --batch 64 --steps 60 --config "$sg128"
+  "${b[@]}" --gan stylegan --size 256 --batch 32 --steps 20
+fi
 
 stamp decode covers
-python3 tests/gpu/covers.py decode .gpu/data 128
-minutes=$(python3 -c "print(max(0.5, ($(left) - 45) / 60))")
+$python tests/gpu/covers.py decode .gpu/data 128 build-gpu/covers.u8
+minutes=$($python -c "print(max(0.5, ($(left) - 45) / 60))")
 stamp "train for $minutes min"
-timeout $(python3 -c "print(int($minutes * 60 + 60))") $bin train --covers .gpu/data/covers.u8 --conditions .gpu/data/conditions.npy --run .gpu/data/run.json \
-  --out run128 --steps 1000000 --batch 64 --minutes "$minutes" --sample-every 1000 --checkpoint-every 100000
+timeout $($python -c "print(int($minutes * 60 + 60))") $bin train --device "$device" --covers build-gpu/covers.u8 --conditions .gpu/data/conditions.npy --run .gpu/data/run.json \
+  --out build-gpu/run128 --steps 1000000 --batch "${COVERGEN_GPU_BATCH:-64}" --minutes "$minutes" --sample-every 1000 --checkpoint-every 100000
 
 stamp pack
-cp run128/log.jsonl run128/samples/latest.png "$out/" 2>/dev/null
-ls run128/samples | tail -n 3
-$bin npy --model run128/generator.cvgn --out gen_npy && tar cf gen_npy.tar gen_npy
-split -b 15M -d run128/generator.cvgn "$out/generator.cvgn.part"
-split -b 15M -d gen_npy.tar "$out/gen_npy.tar.part"
+cp build-gpu/run128/log.jsonl build-gpu/run128/samples/latest.png "$out/" 2>/dev/null
+ls build-gpu/run128/samples | tail -n 3
+$bin npy --model build-gpu/run128/generator.cvgn --out build-gpu/gen_npy && tar cf build-gpu/gen_npy.tar -C build-gpu gen_npy
+split -b 15M -d build-gpu/run128/generator.cvgn "$out/generator.cvgn.part"
+split -b 15M -d build-gpu/gen_npy.tar "$out/gen_npy.tar.part"
 ls -la "$out"
 stamp done

@@ -14,7 +14,7 @@
 //       Trains the GAN that run.json describes (covers.py export writes it from a
 //       `covergen train --steps 0` run on the CPU: plugin, config, condition meta) on
 //       covers given as raw uint8 [N, S, S, 3] and their conditions [N, C] (float32 .npy). With --minutes, the
-//       step count is set from the speed of the first 100 steps (and never above --steps).
+//       step count is set from the speed of the first 20 steps (and never above --steps).
 //       RUN ends up as `covergen train` leaves it: generator.cvgn, checkpoint.cvgn,
 //       samples/, log.jsonl.
 //   covergen_gpu npy --model FILE.cvgn --out DIR
@@ -301,10 +301,10 @@ int cmd_train(const std::map<std::string, std::string>& f) {
   auto t0 = std::chrono::steady_clock::now();
   json report{{"device", device_string(dev)}, {"covers", covers.size(0)}, {"size", size}, {"batch", t.batch_size}};
   if (minutes > 0) {
-    // A first leg of 100 steps measures the speed; the run then resumes to the step
+    // A first leg of 20 steps measures the speed; the run then resumes to the step
     // count that fits the time (the engine resumes exactly from its checkpoint).
     engine::TrainOptions first = t;
-    first.steps = std::min<std::int64_t>(100, t.steps);
+    first.steps = std::min<std::int64_t>(20, t.steps);
     const auto r1 = engine::Trainer(model, data, first).run();
     const double per_step = r1.seconds / std::max<std::int64_t>(1, r1.steps_done);
     const double left = minutes * 60 - std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

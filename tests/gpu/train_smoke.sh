@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # covergen_gpu train on the CPU, unconditional DCGAN at 32 px on 40 random covers:
-# the two-leg --minutes path (100 steps, then a resume) must reach its step count and
+# the two-leg --minutes path (20 steps, then a resume) must reach its step count and
 # leave a run that loads like any other.
 set -euo pipefail
 bin=$1 dir=$2
