@@ -40,22 +40,25 @@ def export(tracks_json, like, out):
     names = cond["names"]
     root = tracks["dataset"]
     os.makedirs(os.path.join(out, "covers"), exist_ok=True)
-    ids, rows = [], []
+    ids, rows, skipped = [], [], 0
     for t in tracks["tracks"]:
         src = os.path.join(root, "covers", t["id"] + ".jpg")
         if not os.path.exists(src) or t["genre"] not in names:
+            skipped += 1
             continue
         shutil.copyfile(src, os.path.join(out, "covers", t["id"] + ".jpg"))
         ids.append(t["id"])
         row = np.zeros(len(names), np.float32)
         row[names.index(t["genre"])] = 1
         rows.append(row)
+    if not ids:
+        sys.exit(f"{tracks_json}: none of its {skipped} tracks has a cover at {root}/covers/<id>.jpg and a genre of the run")
     with open(os.path.join(out, "list.txt"), "w") as f:
         f.write("\n".join(ids) + "\n")
     np.save(os.path.join(out, "conditions.npy"), np.stack(rows))
     with open(os.path.join(out, "run.json"), "w") as f:
         json.dump({"plugin": header["plugin"], "config": header["config"], "condition": cond}, f, indent=1)
-    print(f"{len(ids)} covers, {len(names)} genres -> {out}")
+    print(f"{len(ids)} covers, {len(names)} genres -> {out} ({skipped} tracks skipped: no cover or another genre)")
 
 
 def decode(out, size, dest=None):

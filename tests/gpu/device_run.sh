@@ -19,6 +19,9 @@ out=${2:?output folder}
 start=$(date +%s)
 mkdir -p "$out"
 exec > >(tee -a "$out/out.log") 2>&1
+teepid=$!
+# Let tee write the last lines before the script ends, however it ends.
+trap 'exec >&- 2>&-; wait "$teepid"' EXIT
 left() { echo $((budget - ($(date +%s) - start))); }
 stamp() { echo "== $* (t=$(($(date +%s) - start)) s)"; }
 
@@ -36,7 +39,7 @@ cmake -S tests/gpu -B build-gpu -G Ninja -DCMAKE_PREFIX_PATH="$torch_cmake" \
   || { tail -n 40 /tmp/configure.log; exit 1; }
 grep -iE "cuda|torch" /tmp/configure.log | head -n 8
 stamp build
-ninja -C build-gpu -k 0 -j "$(nproc)" >/tmp/build.log 2>&1 || { grep -E "error:" -A2 /tmp/build.log | head -n 150; exit 1; }
+ninja -C build-gpu -k 0 -j "$(nproc)" >/tmp/build.log 2>&1 || { grep -E "error:|undefined reference" -A2 /tmp/build.log | head -n 150; tail -n 30 /tmp/build.log; exit 1; }
 export LD_LIBRARY_PATH=$PWD/.gpu/lib:${LD_LIBRARY_PATH:-}
 bin=build-gpu/bin/covergen_gpu
 
@@ -56,11 +59,12 @@ if [ "${COVERGEN_GPU_BENCH:-1}" = 1 ]; then
 fi
 
 stamp decode covers
+rm -rf build-gpu/run128 build-gpu/gen_npy build-gpu/gen_npy.tar  # a rehearsal's leftovers
 $python tests/gpu/covers.py decode .gpu/data 128 build-gpu/covers.u8
 minutes=$($python -c "print(max(0.5, ($(left) - 45) / 60))")
 stamp "train for $minutes min"
 timeout $($python -c "print(int($minutes * 60 + 60))") $bin train --device "$device" --covers build-gpu/covers.u8 --conditions .gpu/data/conditions.npy --run .gpu/data/run.json \
-  --out build-gpu/run128 --steps 1000000 --batch "${COVERGEN_GPU_BATCH:-64}" --minutes "$minutes" --sample-every 1000 --checkpoint-every 100000
+  --out build-gpu/run128 --steps 1000000 --batch "${COVERGEN_GPU_BATCH:-64}" --minutes "$minutes" --sample-every 1000 --checkpoint-every 250
 
 stamp pack
 cp build-gpu/run128/log.jsonl build-gpu/run128/samples/latest.png "$out/" 2>/dev/null

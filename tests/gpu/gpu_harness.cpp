@@ -4,8 +4,8 @@
 //   covergen_gpu check [--device cuda]
 //       The StyleGAN generator and discriminator, forward and backward, on the CPU and
 //       on the device from the same weights: prints the relative differences
-//       ||gpu - cpu|| / ||cpu|| (TF32 off; for gradients the largest over the tensors)
-//       and exits 1 if one passes 1e-3.
+//       ||gpu - cpu|| / ||cpu|| (TF32 off; the gradients as one vector, the worst single
+//       tensor named beside it) and exits 1 if one passes 1e-3.
 //   covergen_gpu bench --gan NAME --size S --batch B [--steps N] [--config JSON] [--device cuda]
 //       Training throughput through the engine (the path `covergen train` takes) on
 //       random images: one JSON line with images/s over the steps after the first 10%.
@@ -169,7 +169,9 @@ int cmd_check(const std::map<std::string, std::string>& f) {
   // Generator output (constant noise, as covers are generated).
   report("generate", max_rel(gpu.generator().generate(z.to(dev), c.to(dev)), cpu.generator().generate(z, c)));
   // Discriminator logits and the gradients of a loss through both networks.
+  std::vector<std::string> grad_names;
   auto run = [&](stylegan::StyleGanModel& m, const c10::Device& d) {
+    grad_names.clear();
     for (auto& [n, t] : m.named_tensors())
       if (t.grad().defined()) t.mutable_grad() = at::Tensor();
     const at::Tensor ws = m.G()->broadcast(m.G()->mapping->forward(z.to(d), c.to(d)));
@@ -178,17 +180,33 @@ int cmd_check(const std::map<std::string, std::string>& f) {
     at::softplus(logits).mean().backward();
     std::vector<at::Tensor> r{img.detach(), logits.detach()};
     for (auto& [n, t] : m.named_tensors())
-      if (t.grad().defined()) r.push_back(t.grad().clone());
+      if (t.grad().defined()) {
+        r.push_back(t.grad().clone());
+        grad_names.push_back(n);
+      }
     return r;
   };
   const auto a = run(gpu, dev), b = run(cpu, c10::Device(c10::kCPU));
   report("synthesis", max_rel(a[0], b[0]));
   report("d_logits", max_rel(a[1], b[1]));
-  double gw = 0;
-  for (std::size_t i = 2; i < std::min(a.size(), b.size()); ++i) gw = std::max(gw, max_rel(a[i], b[i]));
-  report("gradients", gw);
-  out["gradient_tensors"] = static_cast<std::int64_t>(a.size()) - 2;
   if (a.size() != b.size()) throw Error("the two devices produced gradients for different tensors");
+  // All gradients as one vector (a 0-d tensor such as a noise strength is a sum that
+  // cancels: alone, its relative difference says little); the worst tensor is shown too.
+  std::vector<at::Tensor> ga, gb;
+  double worst_tensor = 0;
+  std::string worst_name;
+  for (std::size_t i = 2; i < a.size(); ++i) {
+    ga.push_back(a[i].reshape(-1).to(at::kCPU));
+    gb.push_back(b[i].reshape(-1));
+    const double r = max_rel(a[i], b[i]);
+    if (r > worst_tensor) {
+      worst_tensor = r;
+      worst_name = grad_names[i - 2];
+    }
+  }
+  report("gradients", max_rel(at::cat(ga), at::cat(gb)));
+  out["gradient_tensors"] = static_cast<std::int64_t>(a.size()) - 2;
+  out["worst_gradient_tensor"] = {{"name", worst_name}, {"relative_difference", worst_tensor}};
   out["max_relative_difference"] = worst;
   out["ok"] = worst < 1e-3;
   std::cout << out.dump() << std::endl;
@@ -288,7 +306,9 @@ int cmd_train(const std::map<std::string, std::string>& f) {
   t.sample_every = std::stoll(flag(f, "sample-every", "500"));
   t.progress = false;
   t.condition_meta_json = run.value("condition", json::object()).dump();
-  if (cond.defined()) {  // one grid row per distinct condition, in order of first appearance (at most 8)
+  if (cond.defined() && run.value("condition", json::object()).value("mode", "") == "genre") {
+    t.sample_conditions = at::eye(cond.size(1));  // one row per genre, in the run's order, as covergen train does
+  } else if (cond.defined()) {  // one grid row per distinct condition, in order of first appearance (at most 8)
     std::vector<at::Tensor> rows;
     for (std::int64_t i = 0; i < cond.size(0) && rows.size() < 8; ++i) {
       bool seen = false;
@@ -303,10 +323,20 @@ int cmd_train(const std::map<std::string, std::string>& f) {
   if (minutes > 0) {
     // A first leg of 20 steps measures the speed; the run then resumes to the step
     // count that fits the time (the engine resumes exactly from its checkpoint).
+    // Steps 5..20 are timed (after a device synchronisation), not the first steps'
+    // warm-up or the leg's final checkpoint and grid.
     engine::TrainOptions first = t;
     first.steps = std::min<std::int64_t>(20, t.steps);
+    std::chrono::steady_clock::time_point t5, t20;
+    first.on_step = [&](std::int64_t step, const LossStats&) {
+      if (step == 5 || step == first.steps) synchronize(dev);
+      if (step == 5) t5 = std::chrono::steady_clock::now();
+      if (step == first.steps) t20 = std::chrono::steady_clock::now();
+    };
     const auto r1 = engine::Trainer(model, data, first).run();
-    const double per_step = r1.seconds / std::max<std::int64_t>(1, r1.steps_done);
+    const double per_step = first.steps > 5 ? std::chrono::duration<double>(t20 - t5).count() / (first.steps - 5)
+                                            : r1.seconds / std::max<std::int64_t>(1, r1.steps_done);
+    report["first_leg_seconds_per_step"] = per_step;
     const double left = minutes * 60 - std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     t.steps = std::min(t.steps, first.steps + static_cast<std::int64_t>(std::max(0.0, left * 0.95) / per_step));
     t.resume = true;

@@ -16,7 +16,8 @@ cmake -S tests/gpu -B build-gpu-local -G Ninja -DCMAKE_CXX_COMPILER_LAUNCHER=cca
 ninja -C build-gpu-local >/dev/null
 ninja -C build-gpu-local -t deps | awk '$1 ~ /^\/usr\/include\/(boost|nlohmann|png)/ {print $1}' | sort -u |
   sed 's|^/usr/include/||' | awk -F/ '{print (NF > 2 ? $1 "/" $2 : $0)}' | sort -u |
-  (cd /usr/include && xargs -I{} cp -r --parents {} "$OLDPWD/$dest/include/")
+  (cd /usr/include && xargs -I{} cp -rL --parents {} "$OLDPWD/$dest/include/")
+test -f "$dest/include/png.h" -a ! -L "$dest/include/png.h"  # copies, not links: links travel as links
 cp -r /usr/include/nlohmann "$dest/include/"
 cp "$(readlink -f /usr/lib/x86_64-linux-gnu/libpng16.so.16)" "$dest/lib/libpng16.so.16"
 covergen=build/bin/covergen
